@@ -1,1 +1,5 @@
+//! Parse stage: files → typed documents that remember where each node came from.
+pub mod arazzo;
+pub mod naftiko;
+pub mod openapi;
 pub mod yaml;

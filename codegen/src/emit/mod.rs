@@ -1,0 +1,2 @@
+//! Emit stage: IR → Rust token streams, one module per output kind.
+pub mod types;

@@ -1,0 +1,3 @@
+//! Validate stage: checks across documents, reporting every problem found.
+pub mod arazzo;
+pub mod naftiko;
