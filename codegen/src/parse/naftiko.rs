@@ -1,1 +1,650 @@
-//! (in progress)
+//! The Naftiko capability model (1.0.0-alpha2, official form and the looser dialect of real
+//! documents), and the loader that reads it, follows `import`/`location` consumes, and records
+//! where each node came from.
+//!
+//! Lists are decoded item by item ([`Lenient`]), so one broken operation yields one diagnostic
+//! and the rest of the document is still checked.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Deserializer};
+
+use crate::diagnostics::{Diagnostic, Diagnostics, SourceMap, Span};
+use crate::parse::yaml::{self, YamlFile};
+
+/// Where a node lives: a file and a JSON Pointer into it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Origin {
+    pub file: Option<Arc<Path>>,
+    pub pointer: String,
+}
+
+impl Origin {
+    pub fn new(file: &Arc<Path>, pointer: impl Into<String>) -> Self {
+        Origin { file: Some(file.clone()), pointer: pointer.into() }
+    }
+
+    /// The origin of a child node.
+    pub fn child(&self, key: &str) -> Origin {
+        Origin { file: self.file.clone(), pointer: yaml::child(&self.pointer, key) }
+    }
+
+    pub fn item(&self, index: usize) -> Origin {
+        Origin { file: self.file.clone(), pointer: yaml::item(&self.pointer, index) }
+    }
+}
+
+/// A list element that failed to decode keeps its error instead of failing the whole list.
+#[derive(Clone, Debug)]
+pub enum Lenient<T> {
+    Ok(T),
+    Invalid(String),
+}
+
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_yaml::Value::deserialize(deserializer)?;
+        Ok(match T::deserialize(value) {
+            Ok(item) => Lenient::Ok(item),
+            Err(err) => Lenient::Invalid(err.to_string()),
+        })
+    }
+}
+
+impl<T> Lenient<T> {
+    pub fn ok(&self) -> Option<&T> {
+        match self {
+            Lenient::Ok(item) => Some(item),
+            Lenient::Invalid(_) => None,
+        }
+    }
+}
+
+/// A list of leniently decoded items.
+pub type List<T> = Vec<Lenient<T>>;
+
+/// Iterates the items that decoded, with their index in the list.
+pub fn valid<T>(list: &[Lenient<T>]) -> impl Iterator<Item = (usize, &T)> {
+    list.iter().enumerate().filter_map(|(i, item)| item.ok().map(|x| (i, x)))
+}
+
+/// A whole capability file.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CapabilityFile {
+    pub naftiko: Option<String>,
+    pub info: Option<Info>,
+    #[serde(default)]
+    pub binds: List<Bind>,
+    pub capability: Option<CapabilityBody>,
+    /// Shared files that only hold consumed adapters put them at the top level.
+    #[serde(default)]
+    pub consumes: List<ConsumesEntry>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Info {
+    pub label: Option<String>,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CapabilityBody {
+    #[serde(default)]
+    pub consumes: List<ConsumesEntry>,
+    #[serde(default)]
+    pub exposes: List<Exposes>,
+    #[serde(default)]
+    pub aggregates: List<Aggregate>,
+}
+
+/// `binds[]`: named variables resolved from the environment or a file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Bind {
+    pub namespace: String,
+    pub description: Option<String>,
+    /// `file:///…` reads keys from a JSON/YAML file; absent means environment variables.
+    pub location: Option<String>,
+    /// Variable name (used as `{{NAME}}` / `{{env.NAME}}`) → key in the provider.
+    #[serde(default)]
+    pub keys: IndexMap<String, String>,
+}
+
+/// A `consumes[]` entry: an inline HTTP adapter or an import of one from another file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum ConsumesEntry {
+    Import(ImportedConsumes),
+    Http(Box<ConsumesHttp>),
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportedConsumes {
+    pub import: String,
+    pub location: String,
+    #[serde(rename = "as")]
+    pub alias: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsumesHttp {
+    pub namespace: String,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub description: Option<String>,
+    pub base_uri: String,
+    #[serde(default)]
+    pub input_parameters: List<ConsumedParam>,
+    pub authentication: Option<AuthSpec>,
+    #[serde(default)]
+    pub resources: List<ConsumedResource>,
+    /// Set by the loader: the file and pointer this adapter was read from.
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsumedResource {
+    pub name: String,
+    pub label: Option<String>,
+    pub description: Option<String>,
+    pub path: String,
+    #[serde(default)]
+    pub input_parameters: List<ConsumedParam>,
+    #[serde(default)]
+    pub operations: List<ConsumedOperation>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsumedOperation {
+    pub name: String,
+    pub label: Option<String>,
+    pub description: Option<String>,
+    pub method: Option<String>,
+    #[serde(default)]
+    pub input_parameters: List<ConsumedParam>,
+    pub output_raw_format: Option<String>,
+    #[serde(default)]
+    pub output_parameters: List<OutputParam>,
+    /// A request body template (JSON text with `{{arg}}` placeholders) or structured body.
+    pub body: Option<serde_yaml::Value>,
+}
+
+/// A consumed operation's parameter. The official form has `name`, `in`, `value`; real documents
+/// also carry `type`, `description` and `required`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsumedParam {
+    pub name: String,
+    #[serde(rename = "in")]
+    pub location: Option<String>,
+    pub value: Option<serde_yaml::Value>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub description: Option<String>,
+    pub required: Option<bool>,
+}
+
+/// Authentication of a consumed or exposed adapter; both the official field names and the
+/// dialect's (`in`/`name` for API keys) are accepted.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthSpec {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub token: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub key: Option<String>,
+    pub name: Option<String>,
+    pub value: Option<String>,
+    pub placement: Option<String>,
+    #[serde(rename = "in")]
+    pub location: Option<String>,
+}
+
+/// An output parameter, in any of the model's forms: consumed (`name` + `value` JSONPath),
+/// mapped (`type` + `mapping`, nested `properties`/`items`), mock (`name` + static `value`),
+/// orchestrated (`name` + `type`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputParam {
+    pub name: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub description: Option<String>,
+    pub mapping: Option<String>,
+    pub value: Option<serde_yaml::Value>,
+    #[serde(rename = "const")]
+    pub constant: Option<serde_yaml::Value>,
+    pub properties: Option<IndexMap<String, OutputParam>>,
+    pub items: Option<OutputItems>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum OutputItems {
+    One(Box<OutputParam>),
+    Fields(Vec<OutputParam>),
+}
+
+/// `exposes[]`, by `type`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Exposes {
+    Rest(ExposesRest),
+    Mcp(ExposesMcp),
+    Skill(ExposesOther),
+    Control(ExposesOther),
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExposesRest {
+    pub namespace: String,
+    pub address: Option<String>,
+    pub port: Option<u16>,
+    pub description: Option<String>,
+    pub authentication: Option<AuthSpec>,
+    #[serde(default)]
+    pub resources: List<ExposedResource>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExposedResource {
+    pub path: String,
+    pub name: Option<String>,
+    pub label: Option<String>,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub input_parameters: List<InputParam>,
+    #[serde(default)]
+    pub operations: List<Invocation>,
+}
+
+/// An exposed REST operation, MCP tool or aggregate function: something that takes arguments
+/// and invokes consumed operations (`call`, or `steps` + `mappings`, or `ref` to an aggregate).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Invocation {
+    pub name: Option<String>,
+    pub label: Option<String>,
+    pub description: Option<String>,
+    /// REST only.
+    pub method: Option<String>,
+    #[serde(default)]
+    pub input_parameters: List<InputParam>,
+    #[serde(rename = "ref")]
+    pub reference: Option<String>,
+    pub call: Option<String>,
+    #[serde(default)]
+    pub with: IndexMap<String, serde_yaml::Value>,
+    #[serde(default)]
+    pub steps: List<Step>,
+    #[serde(default)]
+    pub mappings: List<StepMapping>,
+    pub hints: Option<ToolHints>,
+    pub semantics: Option<Semantics>,
+    #[serde(default)]
+    pub output_parameters: List<OutputParam>,
+}
+
+/// An input parameter of an exposed operation, tool or function.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InputParam {
+    pub name: String,
+    #[serde(rename = "in")]
+    pub location: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub description: Option<String>,
+    pub required: Option<bool>,
+    pub pattern: Option<String>,
+    pub value: Option<serde_yaml::Value>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolHints {
+    pub read_only: Option<bool>,
+    pub destructive: Option<bool>,
+    pub idempotent: Option<bool>,
+    pub open_world: Option<bool>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Semantics {
+    pub safe: Option<bool>,
+    pub idempotent: Option<bool>,
+    pub cacheable: Option<bool>,
+}
+
+/// An orchestration step: `call` a consumed operation, `lookup` in an earlier step's result,
+/// or `script` (not supported).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Step {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    pub call: Option<String>,
+    #[serde(default)]
+    pub with: IndexMap<String, serde_yaml::Value>,
+    pub index: Option<String>,
+    #[serde(rename = "match")]
+    pub match_field: Option<String>,
+    pub lookup_value: Option<String>,
+    #[serde(default)]
+    pub output_parameters: Vec<serde_yaml::Value>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepMapping {
+    pub target_name: String,
+    pub value: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExposesMcp {
+    pub namespace: String,
+    pub transport: Option<String>,
+    pub address: Option<String>,
+    pub port: Option<u16>,
+    pub description: Option<String>,
+    pub authentication: Option<AuthSpec>,
+    #[serde(default)]
+    pub tools: List<Invocation>,
+    #[serde(default)]
+    pub resources: List<McpResource>,
+    #[serde(default)]
+    pub prompts: List<McpPrompt>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct McpResource {
+    pub name: String,
+    pub label: Option<String>,
+    pub uri: String,
+    pub description: Option<String>,
+    pub mime_type: Option<String>,
+    pub call: Option<String>,
+    #[serde(default)]
+    pub with: IndexMap<String, serde_yaml::Value>,
+    pub location: Option<String>,
+    #[serde(default)]
+    pub output_parameters: List<OutputParam>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct McpPrompt {
+    pub name: String,
+    pub label: Option<String>,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub arguments: Vec<PromptArgument>,
+    #[serde(default)]
+    pub template: Vec<PromptMessage>,
+    pub location: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PromptArgument {
+    pub name: String,
+    pub description: Option<String>,
+    pub required: Option<bool>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct PromptMessage {
+    pub role: String,
+    pub content: String,
+}
+
+/// Adapters capgen does not generate (`skill`, `control`): kept so they can be named in a
+/// warning.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExposesOther {
+    pub namespace: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Aggregate {
+    pub label: Option<String>,
+    pub namespace: String,
+    #[serde(default)]
+    pub functions: List<Invocation>,
+}
+
+/// A loaded capability: the main file, every consumed adapter (imports resolved), and the
+/// files read along the way (for spans).
+#[derive(Clone, Debug)]
+pub struct Capability {
+    pub path: Arc<Path>,
+    pub doc: CapabilityFile,
+    pub consumes: Vec<ConsumesHttp>,
+    pub files: IndexMap<Arc<Path>, YamlFile>,
+}
+
+impl Capability {
+    /// The span of a node, in whichever file it lives.
+    pub fn span(&self, origin: &Origin) -> Span {
+        let file = origin.file.as_ref().unwrap_or(&self.path);
+        match self.files.get(file) {
+            Some(yaml) => yaml.span(&origin.pointer),
+            None => Span::file_start(file.clone()),
+        }
+    }
+
+    /// The span of the key of a mapping entry.
+    pub fn key_span(&self, origin: &Origin) -> Span {
+        let file = origin.file.as_ref().unwrap_or(&self.path);
+        match self.files.get(file) {
+            Some(yaml) => yaml.key_span(&origin.pointer),
+            None => Span::file_start(file.clone()),
+        }
+    }
+
+    /// An origin in the main file.
+    pub fn at(&self, pointer: impl Into<String>) -> Origin {
+        Origin::new(&self.path, pointer)
+    }
+
+    pub fn body(&self) -> Option<&CapabilityBody> {
+        self.doc.capability.as_ref()
+    }
+
+    pub fn main_file(&self) -> Option<&YamlFile> {
+        self.files.get(&self.path)
+    }
+}
+
+/// Loads a capability and the files it imports. Returns `None` only when the main file cannot
+/// be read or parsed at all; everything else becomes diagnostics.
+pub fn load_capability(path: &Path, sources: &mut SourceMap, diagnostics: &mut Diagnostics) -> Option<Capability> {
+    let file = yaml::load(path, sources, diagnostics)?;
+    let path: Arc<Path> = file.path.clone();
+    let doc: CapabilityFile = match file.decode("", &file.value) {
+        Ok(doc) => doc,
+        Err(diagnostic) => {
+            diagnostics.push(diagnostic.help("a capability is a mapping with `naftiko`, `info`, `binds` and `capability`"));
+            return None;
+        }
+    };
+    let mut capability = Capability { path: path.clone(), doc, consumes: Vec::new(), files: IndexMap::new() };
+    capability.files.insert(path.clone(), file);
+
+    let entries: Vec<(Origin, Lenient<ConsumesEntry>)> = capability
+        .doc
+        .capability
+        .iter()
+        .flat_map(|body| body.consumes.iter().enumerate())
+        .map(|(i, entry)| (Origin::new(&path, format!("/capability/consumes/{i}")), entry.clone()))
+        .chain(
+            capability
+                .doc
+                .consumes
+                .iter()
+                .enumerate()
+                .map(|(i, entry)| (Origin::new(&path, format!("/consumes/{i}")), entry.clone())),
+        )
+        .collect();
+    for (origin, entry) in entries {
+        match entry {
+            Lenient::Ok(ConsumesEntry::Http(mut http)) => {
+                http.origin = origin;
+                capability.consumes.push(*http);
+            }
+            Lenient::Ok(ConsumesEntry::Import(import)) => {
+                resolve_import(&mut capability, &import, &origin, sources, diagnostics);
+            }
+            Lenient::Invalid(message) => {
+                let file = &capability.files[&path];
+                diagnostics.push(
+                    file.decode_error(&origin.pointer, &message)
+                        .help("a consumes entry needs `namespace`, `type: http`, `baseUri` and `resources`, or `import` + `location`"),
+                );
+            }
+        }
+    }
+    Some(capability)
+}
+
+/// Reads `location` (relative to the importing file) and copies its adapter `import` in.
+fn resolve_import(
+    capability: &mut Capability,
+    import: &ImportedConsumes,
+    origin: &Origin,
+    sources: &mut SourceMap,
+    diagnostics: &mut Diagnostics,
+) {
+    let importing = origin.file.clone().unwrap_or_else(|| capability.path.clone());
+    let target = resolve_location(&importing, &import.location);
+    if !capability.files.contains_key(target.as_path()) {
+        let Some(file) = yaml::load(&target, sources, diagnostics) else {
+            diagnostics.push(
+                Diagnostic::error("unresolved-import", format!("cannot load `{}` imported as `{}`", import.location, import.import))
+                    .at(capability.span(&origin.child("location")))
+                    .help("`location` is resolved relative to the importing file; check the path"),
+            );
+            return;
+        };
+        capability.files.insert(Arc::from(target.as_path()), file);
+    }
+    let file = &capability.files[target.as_path()];
+    let shared: CapabilityFile = match file.decode("", &file.value) {
+        Ok(doc) => doc,
+        Err(diagnostic) => {
+            diagnostics.push(diagnostic);
+            return;
+        }
+    };
+    let candidates = shared
+        .consumes
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (format!("/consumes/{i}"), e))
+        .chain(shared.capability.iter().flat_map(|b| b.consumes.iter().enumerate().map(|(i, e)| (format!("/capability/consumes/{i}"), e))));
+    let mut names = Vec::new();
+    for (pointer, entry) in candidates {
+        if let Lenient::Ok(ConsumesEntry::Http(http)) = entry {
+            if http.namespace == import.import {
+                let mut http = (**http).clone();
+                http.origin = Origin::new(&file.path, pointer);
+                if let Some(alias) = &import.alias {
+                    http.namespace = alias.clone();
+                }
+                capability.consumes.push(http);
+                return;
+            }
+            names.push(http.namespace.clone());
+        }
+    }
+    diagnostics.push(
+        Diagnostic::error(
+            "unresolved-import",
+            format!("`{}` declares no consumed adapter with namespace `{}`", import.location, import.import),
+        )
+        .at(capability.span(&origin.child("import")))
+        .help(if names.is_empty() {
+            "the imported file has no `consumes` entries".to_string()
+        } else {
+            format!("namespaces there: {}", names.join(", "))
+        }),
+    );
+}
+
+/// Resolves a `location` (`./x.yml`, `file:///./x.yml`, `file:///abs/x.yml`) against the file
+/// that names it.
+pub fn resolve_location(referrer: &Path, location: &str) -> PathBuf {
+    let stripped = location.strip_prefix("file://").unwrap_or(location);
+    let relative = stripped.strip_prefix("/./").map(|rest| format!("./{rest}"));
+    let target = relative.as_deref().unwrap_or(stripped);
+    let target = Path::new(target);
+    if target.is_absolute() {
+        return target.to_path_buf();
+    }
+    referrer.parent().unwrap_or(Path::new(".")).join(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(path: &str) -> (Option<Capability>, Diagnostics) {
+        let mut sources = SourceMap::default();
+        let mut diagnostics = Diagnostics::new();
+        let cap = load_capability(Path::new(path), &mut sources, &mut diagnostics);
+        (cap, diagnostics)
+    }
+
+    #[test]
+    fn loads_the_seed() {
+        let (cap, diags) = load("../specs/prisma/capabilities/postgres-management-database-backups.yaml");
+        assert!(diags.is_empty(), "{diags}");
+        let cap = cap.unwrap();
+        assert_eq!(cap.consumes.len(), 1);
+        let ops: Vec<_> = valid(&cap.consumes[0].resources).flat_map(|(_, r)| valid(&r.operations).map(|(_, o)| o.name.clone())).collect();
+        assert_eq!(ops, ["listdatabasebackups", "createdatabasebackup", "restoredatabasebackup"]);
+        let span = cap.span(&cap.consumes[0].origin.child("baseUri"));
+        assert_eq!(span.line, 19);
+    }
+
+    #[test]
+    fn resolves_imports_relative_to_the_importing_file() {
+        let (cap, diags) = load("../tests/corpus/naftiko-framework-alpha2/tutorial/step-7-shipyard-orchestrated-lookup.yml");
+        assert!(!diags.has_errors(), "{diags}");
+        let cap = cap.unwrap();
+        let names: Vec<_> = cap.consumes.iter().map(|c| c.namespace.as_str()).collect();
+        assert_eq!(names, ["registry", "legacy"]);
+        assert!(cap.consumes[0].origin.file.as_ref().unwrap().ends_with("shared/step7-registry-consumes.yml"));
+    }
+
+    #[test]
+    fn location_forms() {
+        let from = Path::new("/a/b/cap.yml");
+        assert_eq!(resolve_location(from, "./shared/x.yml"), Path::new("/a/b/./shared/x.yml"));
+        assert_eq!(resolve_location(from, "file:///./shared/x.yml"), Path::new("/a/b/./shared/x.yml"));
+        assert_eq!(resolve_location(from, "file:///etc/x.yml"), Path::new("/etc/x.yml"));
+    }
+}
