@@ -1,1 +1,225 @@
-fn main(){}
+//! The `capgen` command line: `generate` a crate from specs, or `check` specs and report every
+//! problem.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use capgen::{Diagnostics, Inputs, RuntimeDependency, Settings, SourceMap};
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "capgen",
+    version,
+    about = "Compile Naftiko capabilities, Arazzo workflows and OpenAPI documents into typed Rust",
+    long_about = "capgen reads a Naftiko capability (the HTTP operations it consumes and the REST and MCP \
+                  surfaces it exposes), optional Arazzo workflows and the OpenAPI documents they reference, \
+                  checks them, and writes a Rust crate: typed async clients for every consumed operation."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate a crate (Cargo.toml + src/) from a capability.
+    #[command(after_help = "Example:\n  capgen generate specs/prisma/capabilities/postgres-management-database-backups.yaml \\\n    \
+                            --arazzo specs/prisma/arazzo/prisma-postgres-backup-and-restore-workflow.yml \\\n    \
+                            --out generated/prisma-postgres-backups --crate-name prisma-postgres-backups")]
+    Generate {
+        /// The Naftiko capability (YAML).
+        capability: PathBuf,
+        #[command(flatten)]
+        specs: SpecArgs,
+        /// Directory to write the crate into (created if missing).
+        #[arg(long, short)]
+        out: PathBuf,
+        /// Name of the generated crate [default: the capability file's name].
+        #[arg(long)]
+        crate_name: Option<String>,
+        /// Depend on capgen-runtime by path (relative to --out) instead of by version.
+        #[arg(long, value_name = "PATH", conflicts_with = "runtime_version")]
+        runtime_path: Option<String>,
+        /// capgen-runtime version requirement for the generated Cargo.toml.
+        #[arg(long, value_name = "VERSION", default_value = "0.1")]
+        runtime_version: String,
+        /// Do not write: exit non-zero when the files in --out differ from what would be written.
+        #[arg(long)]
+        check: bool,
+        /// Also validate against the official Naftiko JSON Schema.
+        #[arg(long)]
+        strict: bool,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Check specs and print every problem with its location; exits non-zero on errors.
+    #[command(after_help = "Files are recognised by their top-level key: `naftiko`, `arazzo` or `openapi`.")]
+    Check {
+        /// Capability, Arazzo and OpenAPI files, in any order.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Map an Arazzo source description to a local file (for sources named by URL).
+        #[arg(long, value_name = "NAME=FILE", value_parser = parse_source)]
+        source: Vec<(String, PathBuf)>,
+        /// Also validate capabilities against the official Naftiko JSON Schema.
+        #[arg(long)]
+        strict: bool,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+}
+
+#[derive(clap::Args)]
+struct SpecArgs {
+    /// Arazzo workflow document; the OpenAPI documents it names are read too. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    arazzo: Vec<PathBuf>,
+    /// OpenAPI document describing consumed operations (types responses and bodies). Repeatable.
+    #[arg(long, value_name = "FILE")]
+    openapi: Vec<PathBuf>,
+    /// Map an Arazzo source description to a local file (for sources named by URL). Repeatable.
+    #[arg(long, value_name = "NAME=FILE", value_parser = parse_source)]
+    source: Vec<(String, PathBuf)>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Human,
+    Json,
+}
+
+fn parse_source(text: &str) -> Result<(String, PathBuf), String> {
+    match text.split_once('=') {
+        Some((name, file)) if !name.is_empty() && !file.is_empty() => Ok((name.to_string(), PathBuf::from(file))),
+        _ => Err(format!("expected NAME=FILE, got `{text}`")),
+    }
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Generate { capability, specs, out, crate_name, runtime_path, runtime_version, check, strict, format } => {
+            let crate_name = crate_name.unwrap_or_else(|| {
+                capability.file_stem().map(|s| s.to_string_lossy().replace('_', "-")).unwrap_or_else(|| "capability".into())
+            });
+            let settings = Settings {
+                crate_name,
+                runtime: match runtime_path {
+                    Some(path) => RuntimeDependency::Path(path),
+                    None => RuntimeDependency::Version(runtime_version),
+                },
+                strict,
+            };
+            let inputs = Inputs {
+                capability: Some(capability),
+                arazzo: specs.arazzo,
+                openapi: specs.openapi,
+                sources: specs.source.into_iter().collect(),
+            };
+            generate(&inputs, &settings, &out, check, format)
+        }
+        Command::Check { files, source, strict, format } => {
+            let mut inputs = Inputs { sources: source.into_iter().collect(), ..Inputs::default() };
+            for file in files {
+                match kind_of(&file) {
+                    Kind::Capability if inputs.capability.is_none() => inputs.capability = Some(file),
+                    Kind::Capability => {
+                        // One capability per run; check the others separately.
+                        let extra = Inputs { capability: Some(file), sources: inputs.sources.clone(), ..Inputs::default() };
+                        let checked = capgen::check(&extra, &Settings { strict, ..Settings::default() });
+                        report(&checked.diagnostics, &checked.sources, format);
+                    }
+                    Kind::Arazzo => inputs.arazzo.push(file),
+                    Kind::OpenApi => inputs.openapi.push(file),
+                }
+            }
+            let checked = capgen::check(&inputs, &Settings { strict, ..Settings::default() });
+            report(&checked.diagnostics, &checked.sources, format);
+            if checked.diagnostics.has_errors() { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+        }
+    }
+}
+
+fn generate(inputs: &Inputs, settings: &Settings, out: &Path, check: bool, format: Format) -> ExitCode {
+    let generated = match capgen::generate(inputs, settings) {
+        Ok(generated) => generated,
+        Err(failure) => {
+            report(&failure.diagnostics, &failure.sources, format);
+            return ExitCode::FAILURE;
+        }
+    };
+    report(&generated.warnings, &generated.sources, format);
+    if check {
+        let files = match generated.crate_files(settings) {
+            Ok(files) => files,
+            Err(failure) => {
+                report(&failure.diagnostics, &failure.sources, format);
+                return ExitCode::FAILURE;
+            }
+        };
+        let stale: Vec<_> = files
+            .iter()
+            .filter(|(path, contents)| std::fs::read_to_string(out.join(path)).ok().as_deref() != Some(contents.as_str()))
+            .map(|(path, _)| out.join(path))
+            .collect();
+        if stale.is_empty() {
+            eprintln!("{} is up to date", out.display());
+            return ExitCode::SUCCESS;
+        }
+        for path in stale {
+            eprintln!("out of date: {}", path.display());
+        }
+        eprintln!("run the same command without --check to regenerate");
+        return ExitCode::FAILURE;
+    }
+    match generated.write_crate(out, settings) {
+        Ok(written) => {
+            eprintln!("wrote {} file(s) to {}", written.len(), out.display());
+            ExitCode::SUCCESS
+        }
+        Err(failure) => {
+            report(&failure.diagnostics, &failure.sources, format);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn report(diagnostics: &Diagnostics, sources: &SourceMap, format: Format) {
+    match format {
+        Format::Human => {
+            if !diagnostics.is_empty() {
+                eprint!("{}", diagnostics.render_human(sources, std::io::stderr().is_terminal()));
+            }
+        }
+        Format::Json => {
+            let json = diagnostics.to_json(sources);
+            println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+        }
+    }
+}
+
+enum Kind {
+    Capability,
+    Arazzo,
+    OpenApi,
+}
+
+/// Recognises a spec by its top-level key; unreadable files are handed to the capability
+/// loader, which reports them.
+fn kind_of(path: &Path) -> Kind {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    for line in text.lines().map(str::trim_start).filter(|l| !l.starts_with('#') && !l.is_empty()).take(50) {
+        let key = line.trim_start_matches(['{', '"', '\'']);
+        if key.starts_with("arazzo") {
+            return Kind::Arazzo;
+        }
+        if key.starts_with("openapi") || key.starts_with("swagger") {
+            return Kind::OpenApi;
+        }
+        if key.starts_with("naftiko") || key.starts_with("capability") {
+            return Kind::Capability;
+        }
+    }
+    Kind::Capability
+}

@@ -54,27 +54,43 @@ pub enum ApiKeyLocation {
 impl Auth {
     /// Bearer token authentication.
     pub fn bearer(token: impl Into<Secret>) -> Self {
-        Self::Bearer { token: token.into() }
+        Self::Bearer {
+            token: token.into(),
+        }
     }
 
     /// HTTP Basic authentication.
     pub fn basic(username: impl Into<String>, password: impl Into<Secret>) -> Self {
-        Self::Basic { username: username.into(), password: password.into() }
+        Self::Basic {
+            username: username.into(),
+            password: password.into(),
+        }
     }
 
     /// An API key in the header `name`.
     pub fn api_key_header(name: impl Into<String>, value: impl Into<Secret>) -> Self {
-        Self::ApiKey { name: name.into(), value: value.into(), location: ApiKeyLocation::Header }
+        Self::ApiKey {
+            name: name.into(),
+            value: value.into(),
+            location: ApiKeyLocation::Header,
+        }
     }
 
     /// An API key in the query parameter `name`.
     pub fn api_key_query(name: impl Into<String>, value: impl Into<Secret>) -> Self {
-        Self::ApiKey { name: name.into(), value: value.into(), location: ApiKeyLocation::Query }
+        Self::ApiKey {
+            name: name.into(),
+            value: value.into(),
+            location: ApiKeyLocation::Query,
+        }
     }
 
     /// HTTP Digest authentication.
     pub fn digest(username: impl Into<String>, password: impl Into<Secret>) -> Self {
-        Self::Digest { username: username.into(), password: password.into() }
+        Self::Digest {
+            username: username.into(),
+            password: password.into(),
+        }
     }
 
     /// The secret values this auth holds, to redact them from error messages.

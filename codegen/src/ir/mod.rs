@@ -1,2 +1,197 @@
 //! The intermediate representation: the only thing emitters see. Names are decided here.
+//!
+//! [`build`] lowers a validated capability (plus the OpenAPI documents that describe its
+//! upstreams) into an [`Ir`]. Every node keeps the [`Span`] of the YAML it came from.
+
+#[cfg(wip)]
+pub mod build;
+pub mod names;
 pub mod types;
+
+use crate::diagnostics::Span;
+#[cfg(wip)]
+pub use types::{TypeDef, TypeRef};
+
+#[cfg(wip)]
+mod wip_items {
+use super::*;
+/// Everything one `generate` call emits.
+#[derive(Clone, Debug)]
+pub struct Ir {
+    /// The capability's `info.label` (or file name).
+    pub title: String,
+    pub description: Option<String>,
+    /// Variables the capability reads through `binds`, in first-use order.
+    pub binds: Vec<BindVar>,
+    pub apis: Vec<ConsumedApi>,
+    /// Data types generated from OpenAPI schemas.
+    pub types: Vec<TypeDef>,
+}
+
+/// Where a bound variable's value comes from at start-up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BindSource {
+    /// An environment variable.
+    Env { var: String },
+    /// A key in a JSON/YAML file (`location: file:///…`).
+    File { location: String, key: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BindVar {
+    /// The name used in templates (`PRISMA_API_KEY` in `{{env.PRISMA_API_KEY}}`).
+    pub name: String,
+    pub source: BindSource,
+}
+
+/// A value written in the spec: literal text, a bound variable, or a mix of both.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SpecValue {
+    Literal(String),
+    /// A template; each `Var` names a [`BindVar`].
+    Template(Vec<ValuePiece>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ValuePiece {
+    Text(String),
+    Var(BindVar),
+}
+
+/// How requests to an upstream authenticate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Auth {
+    None,
+    Bearer { token: SpecValue },
+    Basic { username: SpecValue, password: SpecValue },
+    ApiKey { name: String, value: SpecValue, in_query: bool },
+    Digest { username: SpecValue, password: SpecValue },
+}
+
+/// One consumed namespace: a typed client module.
+#[derive(Clone, Debug)]
+pub struct ConsumedApi {
+    /// The spec's namespace (`postgres-management-database-backups`).
+    pub namespace: String,
+    /// Rust module name (`postgres_management_database_backups`).
+    pub module: String,
+    pub description: Option<String>,
+    pub base_uri: String,
+    /// Environment variable overriding the base URI (`<NAMESPACE>_BASE_URI`).
+    pub base_uri_env: String,
+    pub auth: Auth,
+    /// Headers sent on every request (`inputParameters` of the adapter with a `value`).
+    pub headers: Vec<(String, SpecValue)>,
+    pub operations: Vec<Operation>,
+    pub span: Span,
+}
+
+/// One consumed HTTP operation: one `async fn` on the client.
+#[derive(Clone, Debug)]
+pub struct Operation {
+    /// The spec's name (`listdatabasebackups`); used in errors and logs.
+    pub name: String,
+    /// Rust method name (`list_database_backups`).
+    pub fn_name: String,
+    pub description: Option<String>,
+    /// Uppercase HTTP method.
+    pub method: String,
+    /// The path template as written, normalised to `{name}` placeholders.
+    pub path_template: String,
+    pub path: Vec<PathPart>,
+    /// Arguments of the generated function, in signature order.
+    pub params: Vec<Param>,
+    /// Parameters with a fixed value in the spec (not arguments).
+    pub fixed: Vec<FixedParam>,
+    pub body: Body,
+    /// Type of a successful response body (before output shaping).
+    pub response: TypeRef,
+    /// Type of error bodies, when the OpenAPI document declares one.
+    pub error_body: Option<TypeRef>,
+    pub output: Output,
+    /// The matching OpenAPI operationId, if any.
+    pub operation_id: Option<String>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PathPart {
+    Text(String),
+    /// Index into [`Operation::params`].
+    Param(usize),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamLocation {
+    Path,
+    Query,
+    Header,
+    Cookie,
+    /// A field of a JSON object body.
+    BodyField,
+    /// The whole request body.
+    Body,
+    /// A value substituted into the body template.
+    Template,
+}
+
+#[derive(Clone, Debug)]
+pub struct Param {
+    /// Name on the wire (and the name callers use to pass it).
+    pub name: String,
+    pub rust_name: String,
+    pub location: ParamLocation,
+    pub ty: TypeRef,
+    pub required: bool,
+    pub description: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct FixedParam {
+    pub name: String,
+    pub location: ParamLocation,
+    pub value: SpecValue,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Body {
+    None,
+    /// The whole body is one argument (index into params).
+    Whole(usize),
+    /// A JSON object built from the `BodyField` params.
+    Fields,
+    /// A JSON text template.
+    Template(Vec<TemplatePart>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TemplatePart {
+    Text(String),
+    /// A param inside a JSON string (inserted escaped).
+    Quoted(usize),
+    /// A param as raw JSON.
+    Raw(usize),
+}
+
+/// What the operation returns.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Output {
+    /// The response body, typed as [`Operation::response`].
+    Body,
+    /// A JSON value built from the body by JSONPath mappings.
+    Shaped(Shape),
+}
+
+/// A JSON value computed from a response body.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Shape {
+    /// The value at a JSONPath (RFC 9535); `None` for the whole body.
+    Path(Option<String>),
+    Const(serde_json::Value),
+    /// Each element selected by `mapping`, shaped by `item`.
+    Array { mapping: Option<String>, item: Box<Shape> },
+    /// An object with `properties`, each mapped relative to the value at `mapping`.
+    Nested { mapping: Option<String>, fields: Vec<(String, Shape)> },
+}
+
+}

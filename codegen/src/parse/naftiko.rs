@@ -607,6 +607,53 @@ pub fn resolve_location(referrer: &Path, location: &str) -> PathBuf {
     referrer.parent().unwrap_or(Path::new(".")).join(target)
 }
 
+/// A piece of a Mustache-style template (`Bearer {{env.TOKEN}}`, `/ships/{{imo}}`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Piece {
+    Text(String),
+    /// The name inside `{{ }}`, trimmed (`env.TOKEN`, `imo`).
+    Var(String),
+}
+
+/// Splits a template into text and `{{name}}` placeholders. An unclosed `{{` stays text.
+pub fn mustache(template: &str) -> Vec<Piece> {
+    let mut pieces = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find("{{") {
+        let Some(close) = rest[open + 2..].find("}}") else { break };
+        if open > 0 {
+            pieces.push(Piece::Text(rest[..open].to_string()));
+        }
+        pieces.push(Piece::Var(rest[open + 2..open + 2 + close].trim().to_string()));
+        rest = &rest[open + 2 + close + 2..];
+    }
+    if !rest.is_empty() {
+        pieces.push(Piece::Text(rest.to_string()));
+    }
+    pieces
+}
+
+/// The variable names a bind can provide for a placeholder: `env.X` and `X` both mean `X`.
+pub fn bind_variable(placeholder: &str) -> &str {
+    placeholder.rsplit_once('.').map_or(placeholder, |(_, name)| name)
+}
+
+/// Path template variables: `{id}` and `{{id}}` both count.
+pub fn path_variables(path: &str) -> Vec<String> {
+    let mut vars = Vec::new();
+    let mut rest = path;
+    while let Some(open) = rest.find('{') {
+        let inner = rest[open..].trim_start_matches('{');
+        let Some(close) = inner.find('}') else { break };
+        let name = inner[..close].trim();
+        if !name.is_empty() {
+            vars.push(name.to_string());
+        }
+        rest = inner[close..].trim_start_matches('}');
+    }
+    vars
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -638,6 +685,14 @@ mod tests {
         let names: Vec<_> = cap.consumes.iter().map(|c| c.namespace.as_str()).collect();
         assert_eq!(names, ["registry", "legacy"]);
         assert!(cap.consumes[0].origin.file.as_ref().unwrap().ends_with("shared/step7-registry-consumes.yml"));
+    }
+
+    #[test]
+    fn templates_and_path_variables() {
+        assert_eq!(mustache("Bearer {{ env.T }}!"), [Piece::Text("Bearer ".into()), Piece::Var("env.T".into()), Piece::Text("!".into())]);
+        assert_eq!(mustache("{{open"), [Piece::Text("{{open".into())]);
+        assert_eq!(bind_variable("env.PRISMA_API_KEY"), "PRISMA_API_KEY");
+        assert_eq!(path_variables("/a/{x}/b/{{y}}/{z"), ["x", "y"]);
     }
 
     #[test]

@@ -1,0 +1,205 @@
+//! The pipeline every front-end calls: load → validate → IR → emit → render.
+//!
+//! [`generate`] returns the rendered modules or every diagnostic found; [`check`] runs the same
+//! stages up to validation.
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use proc_macro2::TokenStream;
+
+use crate::diagnostics::{Diagnostic, Diagnostics, SourceMap};
+use crate::emit::crate_files::{self, RuntimeDependency};
+use crate::emit::{self, Module};
+use crate::ir::{self, Ir};
+use crate::parse::{naftiko, openapi};
+use crate::render;
+
+/// What to read.
+#[derive(Clone, Debug, Default)]
+pub struct Inputs {
+    /// The Naftiko capability (required by [`generate`]; [`check`] can run on the rest alone).
+    pub capability: Option<PathBuf>,
+    /// Arazzo documents; the OpenAPI documents they name are loaded too.
+    pub arazzo: Vec<PathBuf>,
+    /// Extra OpenAPI documents describing the consumed operations.
+    pub openapi: Vec<PathBuf>,
+    /// Source description name → local file, for sources named by remote URL.
+    pub sources: IndexMap<String, PathBuf>,
+}
+
+/// How to generate.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub crate_name: String,
+    pub runtime: RuntimeDependency,
+    /// Also validate the capability against the official Naftiko JSON Schema.
+    pub strict: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { crate_name: "capability".to_string(), runtime: RuntimeDependency::Version("0.1".to_string()), strict: false }
+    }
+}
+
+/// A successful run: the IR, the rendered modules, and the warnings.
+#[derive(Clone, Debug)]
+pub struct Generated {
+    pub ir: Ir,
+    pub modules: Vec<Module>,
+    pub warnings: Diagnostics,
+    pub sources: SourceMap,
+    /// The capability's file name, named in headers.
+    pub source_name: String,
+}
+
+/// A failed run: every diagnostic, and the sources to render them with.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    pub diagnostics: Diagnostics,
+    pub sources: SourceMap,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.diagnostics.render_human(&self.sources, false))
+    }
+}
+
+/// Everything loaded and checked.
+pub struct Checked {
+    pub capability: Option<naftiko::Capability>,
+    pub openapi: Vec<openapi::OpenApiDoc>,
+    pub diagnostics: Diagnostics,
+    pub sources: SourceMap,
+}
+
+/// Loads every input and runs every check. Never stops at the first problem.
+pub fn check(inputs: &Inputs, settings: &Settings) -> Checked {
+    let mut sources = SourceMap::default();
+    let mut diagnostics = Diagnostics::new();
+    let capability =
+        inputs.capability.as_ref().and_then(|path| naftiko::load_capability(path, &mut sources, &mut diagnostics));
+
+    let mut openapi_paths: Vec<PathBuf> = inputs.openapi.clone();
+    let mut arazzo_docs = Vec::new();
+    for path in &inputs.arazzo {
+        if let Some(doc) = crate::parse::arazzo::load_arazzo(path, &mut sources, &mut diagnostics) {
+            for (_, resolved) in crate::parse::arazzo::resolve_sources(&doc, &inputs.sources) {
+                match resolved {
+                    Ok(path) => openapi_paths.push(path),
+                    Err(diagnostic) => diagnostics.push(diagnostic),
+                }
+            }
+            arazzo_docs.push(doc);
+        }
+    }
+    let mut openapi_docs = Vec::new();
+    let mut seen = Vec::new();
+    for path in openapi_paths {
+        let key = path.canonicalize().unwrap_or_else(|_| path.clone());
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        if let Some(doc) = openapi::load_openapi(&path, &mut sources, &mut diagnostics) {
+            openapi_docs.push(doc);
+        }
+    }
+
+    if let Some(capability) = &capability {
+        crate::validate::naftiko::validate(capability, &mut diagnostics);
+        if settings.strict {
+            crate::validate::schema::validate_strict(capability, &mut diagnostics);
+        }
+    }
+    for doc in &arazzo_docs {
+        crate::validate::arazzo_against_openapi(doc, &openapi_docs, &mut diagnostics);
+    }
+    Checked { capability, openapi: openapi_docs, diagnostics: diagnostics.sorted(), sources }
+}
+
+/// Runs the whole pipeline.
+pub fn generate(inputs: &Inputs, settings: &Settings) -> Result<Generated, Failure> {
+    let checked = check(inputs, settings);
+    let Checked { capability, openapi, mut diagnostics, sources } = checked;
+    let Some(capability) = capability.filter(|_| !diagnostics.has_errors()) else {
+        if !diagnostics.has_errors() {
+            diagnostics.push(
+                Diagnostic::error("no-capability", "no capability was given")
+                    .help("pass the Naftiko capability file to generate from"),
+            );
+        }
+        return Err(Failure { diagnostics, sources });
+    };
+    let ir = ir::build::build(&capability, &openapi);
+    let modules = emit::emit(&ir);
+    let source_name = file_name(&capability.path);
+    Ok(Generated { ir, modules, warnings: diagnostics, sources, source_name })
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+impl Generated {
+    /// Every file of a standalone crate, relative to its directory, rendered.
+    pub fn crate_files(&self, settings: &Settings) -> Result<Vec<(PathBuf, String)>, Failure> {
+        let mut files = vec![(PathBuf::from("Cargo.toml"), crate_files::cargo_toml(&settings.crate_name, &settings.runtime))];
+        let lib = crate_files::lib_rs(&self.ir, &self.modules, &self.source_name);
+        files.push((PathBuf::from("src/lib.rs"), self.render(lib)?));
+        for module in &self.modules {
+            files.push((PathBuf::from(format!("src/{}.rs", module.name)), self.render(module.tokens.clone())?));
+        }
+        Ok(files)
+    }
+
+    /// Writes the crate into `dir`, creating it as needed. Files are only rewritten when their
+    /// contents change, so builds that depend on them are not invalidated needlessly.
+    pub fn write_crate(&self, dir: &Path, settings: &Settings) -> Result<Vec<PathBuf>, Failure> {
+        let files = self.crate_files(settings)?;
+        let mut written = Vec::new();
+        for (relative, contents) in files {
+            let path = dir.join(&relative);
+            if std::fs::read_to_string(&path).ok().as_deref() == Some(contents.as_str()) {
+                continue;
+            }
+            let result = path.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(&path, contents));
+            if let Err(err) = result {
+                return Err(Failure {
+                    diagnostics: [Diagnostic::error("write-failed", format!("cannot write `{}`: {err}", path.display()))
+                        .help("check that the output directory is writable")]
+                    .into_iter()
+                    .collect(),
+                    sources: self.sources.clone(),
+                });
+            }
+            written.push(path);
+        }
+        Ok(written)
+    }
+
+    /// All modules as one token stream of inline `pub mod`s (what the proc macro expands to).
+    pub fn inline_tokens(&self) -> TokenStream {
+        let modules = self.modules.iter().map(|module| {
+            let name = quote::format_ident!("{}", module.name);
+            let tokens = &module.tokens;
+            quote::quote! { pub mod #name { #tokens } }
+        });
+        quote::quote! { #(#modules)* }
+    }
+
+    /// One module rendered as a single file (for snapshots and `OUT_DIR` use).
+    pub fn render_module(&self, name: &str) -> Option<Result<String, Failure>> {
+        let module = self.modules.iter().find(|m| m.name == name)?;
+        Some(self.render(module.tokens.clone()))
+    }
+
+    fn render(&self, tokens: TokenStream) -> Result<String, Failure> {
+        render::render_file(tokens, &self.source_name).map_err(|diagnostic| Failure {
+            diagnostics: [diagnostic].into_iter().collect(),
+            sources: self.sources.clone(),
+        })
+    }
+}
