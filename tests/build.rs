@@ -1,1 +1,45 @@
-fn main(){}
+//! Generates every capability of the shared corpora with `capgen::Builder` into `OUT_DIR`, so
+//! that compiling this crate proves each one yields Rust that builds.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+fn main() {
+    let root = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("corpus");
+    std::fs::create_dir_all(&out).expect("OUT_DIR is writable");
+    let mut modules = String::new();
+    for path in corpus_capabilities(&root) {
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+        let module = stem.replace(['-', '.'], "_");
+        let file = format!("{module}.rs");
+        if let Err(failure) = capgen::Builder::new(&path).file_name(&file).write_to(&out) {
+            panic!("{} does not generate:\n{}", path.display(), failure);
+        }
+        let _ = writeln!(
+            modules,
+            "#[doc = \"Generated from `{stem}`.\"] pub mod {module} {{ include!(concat!(env!(\"OUT_DIR\"), \"/corpus/{file}\")); }}"
+        );
+    }
+    std::fs::write(out.join("mod.rs"), modules).expect("OUT_DIR is writable");
+}
+
+/// Every capability in `corpus/`: the api-evangelist set (minus the edge graph, which is not a
+/// capability) and the Naftiko tutorial steps.
+pub fn corpus_capabilities(root: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for dir in ["corpus/api-evangelist-prisma/capabilities", "corpus/naftiko-framework-alpha2/tutorial"] {
+        let dir = root.join(dir);
+        println!("cargo:rerun-if-changed={}", dir.display());
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            if (name.ends_with(".yaml") || name.ends_with(".yml")) && name != "prisma-capability-edges.yml" {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}

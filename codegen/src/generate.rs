@@ -82,31 +82,40 @@ pub fn check(inputs: &Inputs, settings: &Settings) -> Checked {
     let capability =
         inputs.capability.as_ref().and_then(|path| naftiko::load_capability(path, &mut sources, &mut diagnostics));
 
-    let mut openapi_paths: Vec<PathBuf> = inputs.openapi.clone();
+    // Arazzo documents, and the OpenAPI file each of their sources resolves to.
     let mut arazzo_docs = Vec::new();
     for path in &inputs.arazzo {
         if let Some(doc) = crate::parse::arazzo::load_arazzo(path, &mut sources, &mut diagnostics) {
-            for (_, resolved) in crate::parse::arazzo::resolve_sources(&doc, &inputs.sources) {
-                match resolved {
-                    Ok(path) => openapi_paths.push(path),
-                    Err(diagnostic) => diagnostics.push(diagnostic),
+            let mut resolved = Vec::new();
+            for (name, result) in crate::parse::arazzo::resolve_sources(&doc, &inputs.sources) {
+                match result {
+                    Ok(path) => resolved.push((name, Some(path))),
+                    Err(diagnostic) => {
+                        diagnostics.push(diagnostic);
+                        resolved.push((name, None));
+                    }
                 }
             }
-            arazzo_docs.push(doc);
+            arazzo_docs.push((doc, resolved));
         }
     }
-    let mut openapi_docs = Vec::new();
-    let mut seen = Vec::new();
-    for path in openapi_paths {
-        let key = path.canonicalize().unwrap_or_else(|_| path.clone());
-        if seen.contains(&key) {
+
+    // OpenAPI documents: given directly, or named by an Arazzo source. Each is loaded once.
+    let mut openapi_docs: Vec<openapi::OpenApiDoc> = Vec::new();
+    let mut loaded: Vec<(PathBuf, Option<usize>)> = Vec::new();
+    let wanted = inputs.openapi.iter().chain(arazzo_docs.iter().flat_map(|(_, r)| r.iter().filter_map(|(_, p)| p.as_ref())));
+    for path in wanted {
+        let key = canonical(path);
+        if loaded.iter().any(|(k, _)| *k == key) {
             continue;
         }
-        seen.push(key);
-        if let Some(doc) = openapi::load_openapi(&path, &mut sources, &mut diagnostics) {
+        let index = openapi::load_openapi(path, &mut sources, &mut diagnostics).map(|doc| {
             openapi_docs.push(doc);
-        }
+            openapi_docs.len() - 1
+        });
+        loaded.push((key, index));
     }
+    let doc_for = |path: &Path| loaded.iter().find(|(k, _)| *k == canonical(path)).and_then(|(_, i)| *i).map(|i| &openapi_docs[i]);
 
     if let Some(capability) = &capability {
         crate::validate::naftiko::validate(capability, &mut diagnostics);
@@ -114,8 +123,9 @@ pub fn check(inputs: &Inputs, settings: &Settings) -> Checked {
             crate::validate::schema::validate_strict(capability, &mut diagnostics);
         }
     }
-    for doc in &arazzo_docs {
-        crate::validate::arazzo_against_openapi(doc, &openapi_docs, &mut diagnostics);
+    for (doc, resolved) in &arazzo_docs {
+        let sources: Vec<_> = resolved.iter().map(|(name, path)| (name.clone(), path.as_deref().and_then(doc_for))).collect();
+        crate::validate::arazzo_against_openapi(doc, &sources, &mut diagnostics);
     }
     Checked { capability, openapi: openapi_docs, diagnostics: diagnostics.sorted(), sources }
 }
@@ -137,6 +147,10 @@ pub fn generate(inputs: &Inputs, settings: &Settings) -> Result<Generated, Failu
     let modules = emit::emit(&ir);
     let source_name = file_name(&capability.path);
     Ok(Generated { ir, modules, warnings: diagnostics, sources, source_name })
+}
+
+fn canonical(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
 }
 
 fn file_name(path: &Path) -> String {

@@ -4,12 +4,10 @@
 //! [`parse`] (YAML with spans) → [`validate`] (every diagnostic) → [`ir`] → [`emit`] → [`render`].
 //! [`generate()`] runs them all; the CLI, the proc macro and [`Builder`] (for build scripts) are
 //! thin front-ends over it.
-#[cfg(wip)]
 mod builder;
 pub mod diagnostics;
 pub mod emit;
 pub mod expr;
-#[cfg(wip)]
 mod generate;
 pub mod ir;
 pub mod parse;
@@ -17,9 +15,6 @@ pub mod render;
 pub mod validate;
 
 pub use diagnostics::{Diagnostic, Diagnostics, Severity, SourceMap, Span};
-#[cfg(wip)]
 pub use emit::crate_files::RuntimeDependency;
-#[cfg(wip)]
 pub use builder::Builder;
-#[cfg(wip)]
 pub use generate::{Checked, Failure, Generated, Inputs, Settings, check, generate};

@@ -14,7 +14,7 @@ use crate::ir::{
 pub fn emit_clients(ir: &Ir) -> TokenStream {
     let modules = ir.apis.iter().map(emit_api);
     quote! {
-        #![doc = "Typed clients for the upstream APIs the capability consumes, one module per namespace."]
+        #![doc = " Typed clients for the upstream APIs the capability consumes, one module per namespace."]
         #(#modules)*
     }
 }
@@ -27,8 +27,8 @@ fn emit_api(api: &ConsumedApi) -> TokenStream {
     ]);
     let base_uri = &api.base_uri;
     let base_uri_env = &api.base_uri_env;
-    let base_doc = "Base URI from the capability. The environment variable [`BASE_URI_ENV`] overrides it.";
-    let env_doc = format!("Environment variable that overrides [`DEFAULT_BASE_URI`] (`{base_uri_env}`).");
+    let base_doc = " Base URI from the capability. The environment variable [`BASE_URI_ENV`] overrides it.";
+    let env_doc = format!(" Environment variable that overrides [`DEFAULT_BASE_URI`] (`{base_uri_env}`).");
     let auth = auth_tokens(&api.auth);
     let headers = api.headers.iter().map(|(name, value)| {
         let value = secret_tokens(value);
@@ -48,14 +48,14 @@ fn emit_api(api: &ConsumedApi) -> TokenStream {
             #[doc = #env_doc]
             pub const BASE_URI_ENV: &str = #base_uri_env;
 
-            #[doc = "Typed client; cheap to clone (connections are pooled and shared)."]
+            #[doc = " Typed client; cheap to clone (connections are pooled and shared)."]
             #[derive(Clone, Debug)]
             pub struct Client {
                 http: ::capgen_runtime::HttpClient,
             }
 
             impl Client {
-                #[doc = "A client with an explicit configuration (base URI, credentials, timeouts)."]
+                #[doc = " A client with an explicit configuration (base URI, credentials, timeouts)."]
                 pub fn new(config: ::capgen_runtime::ClientConfig) -> ::std::result::Result<Self, ::capgen_runtime::ConfigError> {
                     Ok(Self { http: ::capgen_runtime::HttpClient::new(config)? })
                 }
@@ -69,12 +69,12 @@ fn emit_api(api: &ConsumedApi) -> TokenStream {
                     Ok(config)
                 }
 
-                #[doc = "A client configured as the capability describes; see [`Client::config_from_env`]."]
+                #[doc = " A client configured as the capability describes; see [`Client::config_from_env`]."]
                 pub fn from_env() -> ::std::result::Result<Self, ::capgen_runtime::ConfigError> {
                     Self::new(Self::config_from_env()?)
                 }
 
-                #[doc = "The underlying HTTP client."]
+                #[doc = " The underlying HTTP client."]
                 pub fn http(&self) -> &::capgen_runtime::HttpClient {
                     &self.http
                 }
@@ -532,9 +532,14 @@ fn single_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The lines of `text`; an empty text is one empty line (a paragraph break in docs).
+fn split_lines(text: &str) -> Vec<String> {
+    if text.is_empty() { vec![String::new()] } else { text.lines().map(str::to_owned).collect() }
+}
+
 /// `#[doc = "…"]` attributes, one per line; `None` entries are skipped.
 pub fn doc_lines(lines: &[Option<String>]) -> TokenStream {
-    let lines = lines.iter().flatten().flat_map(|text| text.lines().map(str::to_owned).collect::<Vec<_>>()).map(|line| {
+    let lines = lines.iter().flatten().flat_map(|text| split_lines(text)).map(|line| {
         let line = if line.is_empty() { String::new() } else { format!(" {line}") };
         quote! { #[doc = #line] }
     });

@@ -1,17 +1,12 @@
 //! Emit stage: IR → Rust token streams, one module per output kind. Emitters see only the IR.
-#[cfg(wip)]
 pub mod client;
-#[cfg(wip)]
 pub mod crate_files;
 pub mod types;
 
-#[cfg(wip)]
 use proc_macro2::TokenStream;
 
-#[cfg(wip)]
 use crate::ir::Ir;
 
-#[cfg(wip)]
 /// One generated module: its name (`client`, `types`) and contents.
 #[derive(Clone, Debug)]
 pub struct Module {
@@ -19,7 +14,6 @@ pub struct Module {
     pub tokens: TokenStream,
 }
 
-#[cfg(wip)]
 /// Every module of the generated library, in a fixed order.
 pub fn emit(ir: &Ir) -> Vec<Module> {
     let types = types::emit_types(&ir.types);
@@ -27,7 +21,7 @@ pub fn emit(ir: &Ir) -> Vec<Module> {
         Module {
             name: "types",
             tokens: quote::quote! {
-                #![doc = "Data types generated from the OpenAPI schemas of the consumed operations."]
+                #![doc = " Data types generated from the OpenAPI schemas of the consumed operations."]
                 #types
             },
         },

@@ -123,7 +123,7 @@ impl ApiLowering<'_> {
         let api = self.api;
         let headers = valid(&api.input_parameters)
             .filter(|(_, p)| p.location.as_deref() == Some("header"))
-            .filter_map(|(_, p)| Some((p.name.clone(), spec_value(yaml_text(p.value.as_ref()?)?.as_str(), self.binds))))
+            .filter_map(|(_, p)| Some((p.name.clone(), spec_value(yaml_text(p.value.as_ref())?.as_str(), self.binds))))
             .collect();
         let mut fn_names = BTreeSet::new();
         let mut operations = Vec::new();

@@ -3,18 +3,13 @@
 //! [`build`] lowers a validated capability (plus the OpenAPI documents that describe its
 //! upstreams) into an [`Ir`]. Every node keeps the [`Span`] of the YAML it came from.
 
-#[cfg(wip)]
 pub mod build;
 pub mod names;
 pub mod types;
 
 use crate::diagnostics::Span;
-#[cfg(wip)]
 pub use types::{TypeDef, TypeRef};
 
-#[cfg(wip)]
-mod wip_items {
-use super::*;
 /// Everything one `generate` call emits.
 #[derive(Clone, Debug)]
 pub struct Ir {
@@ -192,6 +187,4 @@ pub enum Shape {
     Array { mapping: Option<String>, item: Box<Shape> },
     /// An object with `properties`, each mapped relative to the value at `mapping`.
     Nested { mapping: Option<String>, fields: Vec<(String, Shape)> },
-}
-
 }

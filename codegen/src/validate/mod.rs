@@ -3,15 +3,24 @@ pub mod arazzo;
 pub mod naftiko;
 pub mod schema;
 
-#[cfg(wip)]
 use crate::diagnostics::Diagnostics;
-#[cfg(wip)]
 use crate::parse::arazzo::ArazzoDoc;
-#[cfg(wip)]
 use crate::parse::openapi::OpenApiDoc;
 
-#[cfg(wip)]
-/// Validates an Arazzo document against the operations of the OpenAPI documents loaded.
-pub fn arazzo_against_openapi(doc: &ArazzoDoc, openapi: &[OpenApiDoc], diagnostics: &mut Diagnostics) {
-    let _ = (doc, openapi, diagnostics);
+/// Validates an Arazzo document against the operations of its source descriptions.
+/// `sources` pairs each source name with its loaded document (`None` when it could not be
+/// loaded; that was reported already).
+pub fn arazzo_against_openapi(doc: &ArazzoDoc, sources: &[(String, Option<&OpenApiDoc>)], diagnostics: &mut Diagnostics) {
+    let mut known = arazzo::KnownOperations::default();
+    for (name, openapi) in sources {
+        let Some(openapi) = openapi else { continue };
+        known.sources.insert(
+            name.clone(),
+            arazzo::SourceOperations {
+                operation_ids: openapi.operations.iter().filter_map(|op| op.operation_id.clone()).collect(),
+                paths: openapi.operations.iter().map(|op| (op.path.clone(), op.method.to_ascii_lowercase())).collect(),
+            },
+        );
+    }
+    arazzo::validate_arazzo(doc, &known, diagnostics);
 }

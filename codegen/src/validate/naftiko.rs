@@ -457,7 +457,7 @@ impl<'a> Checker<'a> {
 
     fn aggregate_functions(&self) -> BTreeSet<String> {
         let mut names = BTreeSet::new();
-        for body in self.capability.body() {
+        if let Some(body) = self.capability.body() {
             for (_, aggregate) in valid(&body.aggregates) {
                 for (_, function) in valid(&aggregate.functions) {
                     if let Some(name) = &function.name {

@@ -1,0 +1,118 @@
+//! insta snapshots of what capgen emits: every module for the seed, the client module for every
+//! corpus capability, and the rendered diagnostics for every broken input in `tests/broken/`.
+
+use std::path::PathBuf;
+
+use capgen::{Inputs, Settings, check, generate};
+
+/// Paths are kept relative to this crate so snapshots do not depend on the checkout location.
+fn rel(path: &str) -> PathBuf {
+    PathBuf::from(path)
+}
+
+fn seed_inputs() -> Inputs {
+    Inputs {
+        capability: Some(rel("../specs/prisma/capabilities/postgres-management-database-backups.yaml")),
+        arazzo: vec![rel("../specs/prisma/arazzo/prisma-postgres-backup-and-restore-workflow.yml")],
+        ..Inputs::default()
+    }
+}
+
+#[test]
+fn seed_modules() {
+    let generated = generate(&seed_inputs(), &Settings::default()).unwrap_or_else(|f| panic!("{f}"));
+    for module in &generated.modules {
+        let text = generated.render_module(module.name).expect("module exists").unwrap_or_else(|f| panic!("{f}"));
+        insta::assert_snapshot!(format!("seed__{}", module.name), text);
+    }
+    insta::assert_snapshot!("seed__warnings", generated.warnings.render_human(&generated.sources, false));
+}
+
+#[test]
+fn output_is_deterministic() {
+    let render = || {
+        let generated = generate(&seed_inputs(), &Settings::default()).unwrap_or_else(|f| panic!("{f}"));
+        generated.crate_files(&Settings::default()).unwrap_or_else(|f| panic!("{f}"))
+    };
+    assert_eq!(render(), render());
+}
+
+fn corpus() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for dir in ["../tests/corpus/api-evangelist-prisma/capabilities", "../tests/corpus/naftiko-framework-alpha2/tutorial"] {
+        for entry in std::fs::read_dir(dir).expect("corpus is checked in").flatten() {
+            let path = entry.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+            if (name.ends_with(".yaml") || name.ends_with(".yml")) && name != "prisma-capability-edges.yml" {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn corpus_clients() {
+    let files = corpus();
+    assert_eq!(files.len(), 38, "28 api-evangelist capabilities and 10 tutorial steps");
+    for path in files {
+        let inputs = Inputs { capability: Some(path.clone()), ..Inputs::default() };
+        let generated = generate(&inputs, &Settings::default()).unwrap_or_else(|f| panic!("{}: {f}", path.display()));
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+        let client = generated.render_module("client").expect("client module").unwrap_or_else(|f| panic!("{f}"));
+        insta::assert_snapshot!(format!("corpus__{stem}__client"), client);
+    }
+}
+
+#[test]
+fn the_edge_graph_is_not_a_capability() {
+    let inputs = Inputs {
+        capability: Some(rel("../tests/corpus/api-evangelist-prisma/capabilities/prisma-capability-edges.yml")),
+        ..Inputs::default()
+    };
+    let failure = generate(&inputs, &Settings::default()).expect_err("not a capability");
+    let codes: Vec<_> = failure.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.code).collect();
+    assert!(codes.contains(&"missing-field"), "{codes:?}");
+}
+
+/// Every broken input: all of its problems at once, each with a location and a help line.
+#[test]
+fn broken_inputs() {
+    let mut files: Vec<_> = std::fs::read_dir("tests/broken").expect("fixtures").flatten().map(|e| e.path()).collect();
+    files.sort();
+    assert!(files.len() >= 10);
+    for path in files {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let inputs = if name.contains(".arazzo.") {
+            Inputs { arazzo: vec![path.clone()], ..Inputs::default() }
+        } else {
+            Inputs { capability: Some(path.clone()), ..Inputs::default() }
+        };
+        let checked = check(&inputs, &Settings::default());
+        assert!(checked.diagnostics.has_errors(), "{name} should fail");
+        for diagnostic in &checked.diagnostics {
+            assert!(diagnostic.span.is_some(), "{name}: no location for {diagnostic}");
+            assert!(diagnostic.help.is_some(), "{name}: no help for {diagnostic}");
+        }
+        insta::assert_snapshot!(format!("broken__{name}"), checked.diagnostics.render_human(&checked.sources, false));
+    }
+}
+
+#[test]
+fn strict_mode_reports_schema_deviations_of_the_seed() {
+    let strict = Settings { strict: true, ..Settings::default() };
+    let checked = check(&seed_inputs(), &strict);
+    let deviations = checked.diagnostics.iter().filter(|d| d.code == "strict-schema").count();
+    assert!(deviations > 0, "the seed carries fields the official schema does not allow");
+    let lenient = check(&seed_inputs(), &Settings::default());
+    assert!(!lenient.diagnostics.has_errors(), "{}", lenient.diagnostics);
+    // The official tutorial validates against the official schema.
+    let tutorial = Inputs {
+        capability: Some(rel("../tests/corpus/naftiko-framework-alpha2/tutorial/step-3-shipyard-auth.yml")),
+        ..Inputs::default()
+    };
+    let checked = check(&tutorial, &strict);
+    assert!(!checked.diagnostics.iter().any(|d| d.code == "strict-schema"), "{}", checked.diagnostics);
+}
+
