@@ -13,7 +13,7 @@ fn main() {
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
         let module = stem.replace(['-', '.'], "_");
         let file = format!("{module}.rs");
-        if let Err(failure) = capgen::Builder::new(&path).file_name(&file).write_to(&out) {
+        if let Err(failure) = capgen::Builder::new(&path).file_name(&file).print_warnings(false).write_to(&out) {
             panic!("{} does not generate:\n{}", path.display(), failure);
         }
         let _ = writeln!(

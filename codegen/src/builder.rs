@@ -22,6 +22,7 @@ pub struct Builder {
     inputs: Inputs,
     settings: Settings,
     file_name: String,
+    print_warnings: bool,
 }
 
 impl Builder {
@@ -30,6 +31,7 @@ impl Builder {
             inputs: Inputs { capability: Some(capability.as_ref().to_path_buf()), ..Inputs::default() },
             settings: Settings::default(),
             file_name: "capability.rs".to_string(),
+            print_warnings: true,
         }
     }
 
@@ -57,6 +59,12 @@ impl Builder {
         self
     }
 
+    /// Whether warnings are shown as `cargo:warning` lines (default: yes).
+    pub fn print_warnings(mut self, print: bool) -> Self {
+        self.print_warnings = print;
+        self
+    }
+
     /// Name of the file written in `OUT_DIR` (default `capability.rs`).
     pub fn file_name(mut self, name: impl Into<String>) -> Self {
         self.file_name = name.into();
@@ -75,7 +83,7 @@ impl Builder {
             println!("cargo:rerun-if-changed={}", path.display());
         }
         let generated = result?;
-        for warning in &generated.warnings {
+        for warning in generated.warnings.iter().filter(|_| self.print_warnings) {
             println!("cargo:warning={}", warning.to_string().replace('\n', " "));
         }
         let text = render::render_file(generated.inline_tokens(), &generated.source_name)

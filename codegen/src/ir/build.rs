@@ -442,7 +442,7 @@ fn output(params: &naftiko::List<OutputParam>) -> Output {
 /// One output parameter → a [`Shape`]. `$.` and `$` mean "the current value".
 pub fn shape(param: &OutputParam) -> Shape {
     let path = param.mapping.clone().or_else(|| yaml_text(param.value.as_ref()).filter(|v| v.starts_with('$')));
-    let path = path.filter(|p| p != "$." && p != "$");
+    let path = path.filter(|p| p != "$." && p != "$").map(|p| naftiko::normalize_jsonpath(&p));
     if let Some(properties) = &param.properties {
         return Shape::Nested { mapping: path, fields: properties.iter().map(|(k, v)| (k.clone(), shape(v))).collect() };
     }

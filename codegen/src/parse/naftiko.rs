@@ -654,6 +654,55 @@ pub fn path_variables(path: &str) -> Vec<String> {
     vars
 }
 
+/// Rewrites dotted member names that RFC 9535 shorthand does not allow (`$.get-ship.imo`, as
+/// the official tutorial writes step names) into bracket form (`$['get-ship'].imo`). Anything
+/// inside brackets or quotes is left alone.
+pub fn normalize_jsonpath(path: &str) -> String {
+    let chars: Vec<char> = path.chars().collect();
+    let mut out = String::with_capacity(path.len());
+    let (mut depth, mut quote, mut i) = (0usize, None::<char>, 0usize);
+    while i < chars.len() {
+        let c = chars[i];
+        if let Some(q) = quote {
+            out.push(c);
+            if c == '\\' && i + 1 < chars.len() {
+                out.push(chars[i + 1]);
+                i += 1;
+            } else if c == q {
+                quote = None;
+            }
+        } else if depth > 0 {
+            match c {
+                '\'' | '"' => quote = Some(c),
+                '[' => depth += 1,
+                ']' => depth -= 1,
+                _ => {}
+            }
+            out.push(c);
+        } else if c == '[' {
+            depth += 1;
+            out.push(c);
+        } else if c == '.' && chars.get(i + 1).is_some_and(|n| *n != '.' && *n != '[' && *n != '*') {
+            let end = (i + 1..chars.len()).find(|&j| chars[j] == '.' || chars[j] == '[').unwrap_or(chars.len());
+            let name: String = chars[i + 1..end].iter().collect();
+            let shorthand = name.chars().next().is_some_and(|f| f.is_alphabetic() || f == '_' || !f.is_ascii())
+                && name.chars().all(|ch| ch.is_alphanumeric() || ch == '_' || !ch.is_ascii());
+            if shorthand {
+                out.push('.');
+                out.push_str(&name);
+            } else {
+                out.push_str(&format!("['{}']", name.replace('\\', "\\\\").replace('\'', "\\'")));
+            }
+            i = end;
+            continue;
+        } else {
+            out.push(c);
+        }
+        i += 1;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -693,6 +742,14 @@ mod tests {
         assert_eq!(mustache("{{open"), [Piece::Text("{{open".into())]);
         assert_eq!(bind_variable("env.PRISMA_API_KEY"), "PRISMA_API_KEY");
         assert_eq!(path_variables("/a/{x}/b/{{y}}/{z"), ["x", "y"]);
+    }
+
+    #[test]
+    fn jsonpath_dialect() {
+        assert_eq!(normalize_jsonpath("$.get-ship.imo_number"), "$['get-ship'].imo_number");
+        assert_eq!(normalize_jsonpath("$.data[0].status"), "$.data[0].status");
+        assert_eq!(normalize_jsonpath("$..a[?@.b-c == 'x.y-z']"), "$..a[?@.b-c == 'x.y-z']");
+        assert_eq!(normalize_jsonpath("$.2fa.x"), "$['2fa'].x");
     }
 
     #[test]

@@ -148,7 +148,7 @@ impl<'a> Checker<'a> {
                             if matches!(method.as_str(), "POST" | "PUT" | "PATCH") {
                                 args.push("body".to_string());
                             }
-                            self.invocation(op, &op_origin, &targets, &functions, Some(&args), &rest.namespace, "rest");
+                            self.invocation(op, &op_origin, &targets, &functions, Some(&args));
                         }
                     }
                 }
@@ -181,7 +181,7 @@ impl<'a> Checker<'a> {
                                 "add `name: <kebab-case-name>`",
                             ),
                         }
-                        self.invocation(tool, &tool_origin, &targets, &functions, None, &mcp.namespace, "tools");
+                        self.invocation(tool, &tool_origin, &targets, &functions, None);
                     }
                     for (r, resource) in valid(&mcp.resources) {
                         if let Some(call) = &resource.call {
@@ -197,7 +197,7 @@ impl<'a> Checker<'a> {
             self.invalid_items(&aggregate.functions, &a_origin.child("functions"), "a function needs `name` and `description`");
             for (f, function) in valid(&aggregate.functions) {
                 let f_origin = a_origin.child("functions").item(f);
-                self.invocation(function, &f_origin, &targets, &functions, None, &aggregate.namespace, "");
+                self.invocation(function, &f_origin, &targets, &functions, None);
             }
         }
     }
@@ -435,7 +435,7 @@ impl<'a> Checker<'a> {
         if path == "$." || path == "$" {
             return;
         }
-        if let Err(err) = serde_json_path::JsonPath::parse(path) {
+        if let Err(err) = serde_json_path::JsonPath::parse(&naftiko::normalize_jsonpath(path)) {
             self.push(
                 Diagnostic::error("invalid-jsonpath", format!("`{path}` is not a valid JSONPath: {err}")).at(self.capability.span(origin)),
                 "write an RFC 9535 JSONPath such as `$.data[0].id` (or `$.` for the whole body)",
@@ -491,7 +491,6 @@ impl<'a> Checker<'a> {
 
     /// Checks an exposed operation, tool or aggregate function. `arguments` is the set of
     /// argument names a REST caller can pass (`None` for MCP, whose schema is derived).
-    #[allow(clippy::too_many_arguments)]
     fn invocation(
         &mut self,
         invocation: &Invocation,
@@ -499,8 +498,6 @@ impl<'a> Checker<'a> {
         targets: &IndexMap<String, Target<'a>>,
         functions: &BTreeSet<String>,
         arguments: Option<&[String]>,
-        namespace: &str,
-        adapter_prefix: &str,
     ) {
         let cap = self.capability;
         self.invalid_items(&invocation.input_parameters, &origin.child("inputParameters"), "a parameter needs `name` and `type`");
@@ -535,24 +532,6 @@ impl<'a> Checker<'a> {
             && let Some(target) = self.call_target(call, &origin.child("call"), targets)
         {
             self.fills_path(invocation, target, origin, arguments, call);
-        }
-        // `with` values that name caller arguments.
-        for (key, value) in &invocation.with {
-            let serde_yaml::Value::String(text) = value else { continue };
-            let argument = text
-                .strip_prefix(&format!("{adapter_prefix}."))
-                .filter(|_| !adapter_prefix.is_empty())
-                .or_else(|| text.strip_prefix(&format!("{namespace}.")))
-                .or_else(|| text.strip_prefix("{{").and_then(|t| t.strip_suffix("}}")).map(str::trim));
-            if let (Some(argument), Some(arguments)) = (argument, arguments)
-                && !arguments.iter().any(|a| a.eq_ignore_ascii_case(argument))
-            {
-                self.push(
-                    Diagnostic::warning("unknown-argument", format!("`with.{key}` reads argument `{argument}`, which no input declares"))
-                        .at(cap.span(&origin.child("with").child(key))),
-                    &format!("declare `{argument}` in `inputParameters` or as a path variable; until then it is read from the query string or body"),
-                );
-            }
         }
         let mut step_names: Vec<String> = Vec::new();
         for (s, step) in valid(&invocation.steps) {

@@ -55,7 +55,9 @@ impl Default for SimulatorConfig {
 }
 
 /// A pre-existing automatic backup. Seeds keep their status forever; a
-/// `completed` seed has `sizeBytes` and `completedAt` set.
+/// `completed` seed has `sizeBytes` and `completedAt` set. Seeds are a day
+/// apart (the last one a day old) and get ids `bkp_1`, `bkp_2`, … in order.
+/// A seed for a database missing from `databases` makes it known.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeedBackup {
     pub database_id: String,

@@ -117,7 +117,10 @@ impl SimState {
     /// Builds the state (seed backups included) from a configuration.
     pub fn new(config: SimulatorConfig) -> Self {
         let store = Store::seeded(&config);
-        let faults = FaultState { faults: config.faults.clone(), requests: 0 };
+        let faults = FaultState {
+            faults: config.faults.clone(),
+            requests: 0,
+        };
         Self {
             inner: Arc::new(Inner {
                 config,
@@ -134,7 +137,10 @@ impl SimState {
 
     /// Replaces all fault knobs (counters and the `error_rate` sequence restart).
     pub fn set_faults(&self, faults: Faults) {
-        *lock(&self.inner.faults) = FaultState { faults, requests: 0 };
+        *lock(&self.inner.faults) = FaultState {
+            faults,
+            requests: 0,
+        };
     }
 
     /// Current fault knobs, with `*_next` counters showing what is left.
@@ -196,7 +202,9 @@ impl SimState {
             Some(TransportFault::Drop)
         } else if take(&mut f.rate_limit_next) {
             c.rate_limited.fetch_add(1, Ordering::Relaxed);
-            Some(TransportFault::RateLimit { retry_after_secs: f.retry_after_secs })
+            Some(TransportFault::RateLimit {
+                retry_after_secs: f.retry_after_secs,
+            })
         } else if take(&mut f.fail_next) || error_rate_hits(f.error_rate, n) {
             c.failed.fetch_add(1, Ordering::Relaxed);
             Some(TransportFault::Fail)
@@ -216,7 +224,9 @@ impl SimState {
             Some(BodyFault::Malformed)
         } else if take(&mut f.oversized_next) {
             c.oversized.fetch_add(1, Ordering::Relaxed);
-            Some(BodyFault::Oversized { bytes: f.oversized_bytes })
+            Some(BodyFault::Oversized {
+                bytes: f.oversized_bytes,
+            })
         } else {
             None
         }
@@ -254,7 +264,11 @@ impl SimState {
     }
 
     /// Checks that a backup can be restored (it must be `completed`).
-    pub(crate) fn restore_backup(&self, database_id: &str, backup_id: &str) -> Result<(), ApiError> {
+    pub(crate) fn restore_backup(
+        &self,
+        database_id: &str,
+        backup_id: &str,
+    ) -> Result<(), ApiError> {
         let mut store = lock(&self.inner.store);
         let backup = store
             .database(database_id)?
@@ -285,7 +299,11 @@ impl SimState {
 impl Store {
     fn seeded(config: &SimulatorConfig) -> Self {
         let mut store = Store {
-            databases: config.databases.iter().map(|db| (db.clone(), Vec::new())).collect(),
+            databases: config
+                .databases
+                .iter()
+                .map(|db| (db.clone(), Vec::new()))
+                .collect(),
             next_id: 0,
         };
         let now = SystemTime::now();
@@ -294,7 +312,13 @@ impl Store {
             // Seeds are a day apart, the last one a day ago.
             let age = Duration::from_secs(86_400 * (seeds.len() - i) as u64);
             let created = now.checked_sub(age).unwrap_or(now);
-            let b = store.insert(&seed.database_id, BackupType::Automatic, created, true, false);
+            let b = store.insert(
+                &seed.database_id,
+                BackupType::Automatic,
+                created,
+                true,
+                false,
+            );
             b.view.status = seed.status;
             if seed.status == BackupStatus::Completed {
                 b.complete(created + Duration::from_secs(600));
@@ -343,7 +367,13 @@ impl Store {
 impl Backup {
     /// Advances the status: by list polls, or by elapsed time if
     /// `complete_after` is set.
-    fn refresh(&mut self, config: &SimulatorConfig, now: Instant, wall_now: SystemTime, polled: bool) {
+    fn refresh(
+        &mut self,
+        config: &SimulatorConfig,
+        now: Instant,
+        wall_now: SystemTime,
+        polled: bool,
+    ) {
         let status = self.view.status;
         if self.frozen || matches!(status, BackupStatus::Completed | BackupStatus::Failed) {
             return;
@@ -354,7 +384,11 @@ impl Backup {
         let (in_progress, finished, finished_at) = match config.complete_after {
             Some(after) => {
                 let elapsed = now.duration_since(self.created);
-                (elapsed >= after / 2, elapsed >= after, self.created_wall + after)
+                (
+                    elapsed >= after / 2,
+                    elapsed >= after,
+                    self.created_wall + after,
+                )
             }
             None => (
                 self.polls >= config.polls_to_in_progress,
@@ -408,7 +442,11 @@ mod tests {
 
     #[test]
     fn error_rate_is_evenly_spread() {
-        let hits = |rate| (1..=20).filter(|&n| error_rate_hits(rate, n)).collect::<Vec<_>>();
+        let hits = |rate| {
+            (1..=20)
+                .filter(|&n| error_rate_hits(rate, n))
+                .collect::<Vec<_>>()
+        };
         assert_eq!(hits(0.5), [2, 4, 6, 8, 10, 12, 14, 16, 18, 20]);
         assert_eq!(hits(0.25), [4, 8, 12, 16, 20]);
         assert_eq!(hits(1.0).len(), 20);
