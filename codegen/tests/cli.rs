@@ -18,7 +18,7 @@ fn check_reports_every_error_with_its_location() {
         "error[unknown-step]",
         "error[unknown-ref]",
         "error[missing-call]",
-        "tests/broken/bad-references.yaml:23:15",
+        "tests/broken/bad-references.yaml:24:15",
         "did you mean `registry.list-ships`?",
     ] {
         assert!(stderr.contains(expected), "missing {expected:?} in:\n{stderr}");

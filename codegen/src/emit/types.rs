@@ -239,13 +239,14 @@ fn doc_lines(text: &str) -> Vec<String> {
             list_indent = None;
             continue;
         }
+        let tidy = tidy_inline(trimmed);
         if let Some(marker) = list_marker_len(trimmed) {
             list_indent = Some(marker);
-            out.push(trimmed.to_string());
+            out.push(tidy);
         } else if let Some(indent) = list_indent {
-            out.push(format!("{}{trimmed}", " ".repeat(indent)));
+            out.push(format!("{}{tidy}", " ".repeat(indent)));
         } else {
-            out.push(trimmed.to_string());
+            out.push(tidy);
         }
     }
     if in_fence {
@@ -256,6 +257,50 @@ fn doc_lines(text: &str) -> Vec<String> {
         out.pop();
     }
     out
+}
+
+/// Keeps rustdoc quiet on prose: bare URLs become `<url>` autolinks, and `[text]` that is not
+/// a Markdown link is escaped (rustdoc would read it as an intra-doc link). Code spans are kept.
+fn tidy_inline(line: &str) -> String {
+    let chars: Vec<char> = line.chars().collect();
+    let mut out = String::with_capacity(line.len() + 8);
+    let mut in_code = false;
+    let mut i = 0;
+    while let Some(&c) = chars.get(i) {
+        let prev = i.checked_sub(1).and_then(|p| chars.get(p)).copied();
+        if c == '`' {
+            in_code = !in_code;
+        } else if !in_code && prev.is_none_or(|p| p.is_whitespace()) && starts_url(&chars[i..]) {
+            let len = chars[i..].iter().take_while(|c| !c.is_whitespace()).count();
+            let mut url: String = chars[i..i + len].iter().collect();
+            let mut trailing = String::new();
+            while url.ends_with(['.', ',', ';', ':', '!', '?', ')', '\'', '"']) {
+                trailing.insert(0, url.pop().unwrap_or_default());
+            }
+            out.push_str(&format!("<{url}>{trailing}"));
+            i += len;
+            continue;
+        } else if !in_code && c == '[' && prev != Some('\\') && prev != Some(']') {
+            let close = chars[i..].iter().position(|&c| c == ']').map(|p| i + p);
+            if let Some(close) = close {
+                let next = chars.get(close + 1).copied();
+                if !matches!(next, Some('(' | '[' | ':')) {
+                    let inner: String = chars[i + 1..close].iter().collect();
+                    out.push_str(&format!("\\[{inner}\\]"));
+                    i = close + 1;
+                    continue;
+                }
+            }
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
+fn starts_url(chars: &[char]) -> bool {
+    let head: String = chars.iter().take(8).collect();
+    head.starts_with("http://") || head.starts_with("https://")
 }
 
 /// Width of a list marker (`- `, `* `, `+ `, `1. `, `1) `) at the start of `line`, if any.
@@ -353,6 +398,10 @@ mod tests {
             ["Intro", "", "indented code", "```text", "{\"a\": 1}", "```", "1. first", "   lazy", "- item", "  ok"]
         );
         assert!(doc_attrs(Some("   ")).is_empty());
+        assert_eq!(
+            tidy_inline("see https://x.io/a. Or [docs](https://y.io), <https://z.io>, `[c]` and [redacted]"),
+            "see <https://x.io/a>. Or [docs](https://y.io), <https://z.io>, `[c]` and \\[redacted\\]"
+        );
     }
 
     #[test]

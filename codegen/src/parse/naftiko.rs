@@ -40,15 +40,16 @@ impl Origin {
 #[derive(Clone, Debug)]
 pub enum Lenient<T> {
     Ok(T),
-    Invalid(String),
+    /// The error message, and the JSON Pointer (relative to the item) of the failing node.
+    Invalid { message: String, at: String },
 }
 
 impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Lenient<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let value = serde_yaml::Value::deserialize(deserializer)?;
-        Ok(match T::deserialize(value) {
+        Ok(match yaml::deserialize_at(value) {
             Ok(item) => Lenient::Ok(item),
-            Err(err) => Lenient::Invalid(err.to_string()),
+            Err((at, message)) => Lenient::Invalid { message, at },
         })
     }
 }
@@ -57,7 +58,7 @@ impl<T> Lenient<T> {
     pub fn ok(&self) -> Option<&T> {
         match self {
             Lenient::Ok(item) => Some(item),
-            Lenient::Invalid(_) => None,
+            Lenient::Invalid { .. } => None,
         }
     }
 }
@@ -118,11 +119,24 @@ pub struct Bind {
 }
 
 /// A `consumes[]` entry: an inline HTTP adapter or an import of one from another file.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Clone, Debug)]
 pub enum ConsumesEntry {
     Import(ImportedConsumes),
     Http(Box<ConsumesHttp>),
+}
+
+impl<'de> Deserialize<'de> for ConsumesEntry {
+    /// An entry with `import` is an import; anything else must be an inline adapter, so its
+    /// errors name the adapter's missing or mistyped fields.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_yaml::Value::deserialize(deserializer)?;
+        let is_import = value.get("import").is_some();
+        if is_import {
+            yaml::deserialize_nested(value).map(ConsumesEntry::Import)
+        } else {
+            yaml::deserialize_nested(value).map(|http| ConsumesEntry::Http(Box::new(http)))
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -240,13 +254,27 @@ pub enum OutputItems {
 }
 
 /// `exposes[]`, by `type`.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
+#[derive(Clone, Debug)]
 pub enum Exposes {
     Rest(ExposesRest),
     Mcp(ExposesMcp),
     Skill(ExposesOther),
     Control(ExposesOther),
+}
+
+impl<'de> Deserialize<'de> for Exposes {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_yaml::Value::deserialize(deserializer)?;
+        let kind = value.get("type").and_then(serde_yaml::Value::as_str).map(str::to_owned);
+        match kind.as_deref() {
+            Some("rest") => yaml::deserialize_nested(value).map(Exposes::Rest),
+            Some("mcp") => yaml::deserialize_nested(value).map(Exposes::Mcp),
+            Some("skill") => yaml::deserialize_nested(value).map(Exposes::Skill),
+            Some("control") => yaml::deserialize_nested(value).map(Exposes::Control),
+            Some(other) => Err(serde::de::Error::custom(format!("unknown variant `{other}`, expected one of `rest`, `mcp`, `skill`, `control`"))),
+            None => Err(serde::de::Error::missing_field("type")),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -518,10 +546,10 @@ pub fn load_capability(path: &Path, sources: &mut SourceMap, diagnostics: &mut D
             Lenient::Ok(ConsumesEntry::Import(import)) => {
                 resolve_import(&mut capability, &import, &origin, sources, diagnostics);
             }
-            Lenient::Invalid(message) => {
+            Lenient::Invalid { message, at } => {
                 let file = &capability.files[&path];
                 diagnostics.push(
-                    file.decode_error(&origin.pointer, &message)
+                    file.decode_error(&format!("{}{at}", origin.pointer), &message)
                         .help("a consumes entry needs `namespace`, `type: http`, `baseUri` and `resources`, or `import` + `location`"),
                 );
             }

@@ -103,7 +103,7 @@ impl YamlFile {
 
     /// Deserializes the node at `pointer` into `T`; on failure, a diagnostic at that node.
     pub fn decode<T: DeserializeOwned>(&self, pointer: &str, value: &serde_yaml::Value) -> Result<T, Diagnostic> {
-        T::deserialize(value.clone()).map_err(|err| self.decode_error(pointer, &err.to_string()))
+        deserialize_at(value.clone()).map_err(|(at, message)| self.decode_error(&format!("{pointer}{at}"), &message))
     }
 
     /// Turns a serde message (`missing field `name``, `unknown field `x``, …) into a diagnostic
@@ -116,15 +116,43 @@ impl YamlFile {
         } else if message.starts_with("unknown field") {
             let key = field.map(|f| format!("{pointer}/{}", escape_pointer(f))).unwrap_or_default();
             (self.key_span(&key), "remove the field or fix its spelling".to_string())
+        } else if let Some(expected) = message.split(", expected ").nth(1) {
+            (self.span(pointer), format!("write {} here", readable_type(expected)))
         } else {
-            let at = field.map(|f| format!("{pointer}/{}", escape_pointer(f)));
-            match at.filter(|p| self.has(p)) {
-                Some(p) => (self.span(&p), "give this field a value of the expected type".to_string()),
-                None => (self.span(pointer), "give this node the expected shape".to_string()),
-            }
+            (self.span(pointer), "give this node the expected shape".to_string())
         };
         Diagnostic::error("invalid-field", message).at(span).help(help)
     }
+}
+
+/// Deserializes `value`; on failure returns the JSON Pointer (relative to `value`) of the node
+/// that failed, and the message.
+pub fn deserialize_at<T: DeserializeOwned>(value: serde_yaml::Value) -> Result<T, (String, String)> {
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let mut pointer = String::new();
+        for segment in err.path().iter() {
+            match segment {
+                serde_path_to_error::Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
+                serde_path_to_error::Segment::Map { key } => pointer.push_str(&format!("/{}", escape_pointer(key))),
+                serde_path_to_error::Segment::Enum { .. } | serde_path_to_error::Segment::Unknown => {}
+            }
+        }
+        let message = err.into_inner().to_string();
+        // A nested `deserialize_at` (inside a hand-written `Deserialize`) carried its pointer in
+        // the message; put it back on the path.
+        match message.strip_prefix(NESTED).and_then(|rest| rest.split_once(NESTED)) {
+            Some((inner, message)) => (format!("{pointer}{inner}"), message.to_string()),
+            None => (pointer, message),
+        }
+    })
+}
+
+const NESTED: &str = "\u{1}";
+
+/// Deserializes `value` inside a hand-written `Deserialize`, keeping the failing node's pointer
+/// for [`deserialize_at`] to recover.
+pub fn deserialize_nested<T: DeserializeOwned, E: serde::de::Error>(value: serde_yaml::Value) -> Result<T, E> {
+    deserialize_at(value).map_err(|(at, message)| E::custom(format!("{NESTED}{at}{NESTED}{message}")))
 }
 
 /// Appends a key to a JSON Pointer, escaping `~` and `/`.
@@ -140,6 +168,17 @@ pub fn child(pointer: &str, key: &str) -> String {
 /// `pointer` + `/index`.
 pub fn item(pointer: &str, index: usize) -> String {
     format!("{pointer}/{index}")
+}
+
+/// serde's name for an expected type, in the words of a YAML author.
+fn readable_type(expected: &str) -> String {
+    match expected {
+        "u8" | "u16" | "u32" | "u64" | "i32" | "i64" | "usize" => "a whole number".to_string(),
+        "f64" | "f32" => "a number".to_string(),
+        "a sequence" => "a list".to_string(),
+        other if other.starts_with("struct ") || other.starts_with("a map") => "a mapping (key: value pairs)".to_string(),
+        other => other.to_string(),
+    }
 }
 
 fn backticked(message: &str) -> Option<&str> {
@@ -197,17 +236,18 @@ impl SpanIndex {
     /// Walks libyaml's event stream for the first document, recording each node's position.
     fn build(text: &str) -> SpanIndex {
         let mut index = SpanIndex::default();
-        let lines = LineStarts::new(text);
         let mut stack: Vec<Frame> = Vec::new();
         let mut events = EventStream::new(text.as_bytes());
         while let Some(event) = events.next() {
-            let mark = |line: usize, column: usize, end_line: usize, end_column: usize| Mark {
-                line: line + 1,
-                column: column + 1,
-                offset: lines.offset(text, line, column),
-                end: lines.offset(text, end_line, end_column),
+            // libyaml's `index` is a byte offset into the UTF-8 input; `column` counts characters.
+            let clamp = |index: usize| {
+                let mut index = index.min(text.len());
+                while !text.is_char_boundary(index) {
+                    index -= 1;
+                }
+                index
             };
-            let m = mark(event.start.0, event.start.1, event.end.0, event.end.1);
+            let m = Mark { line: event.start.0 + 1, column: event.start.1 + 1, offset: clamp(event.start.2), end: clamp(event.end.2) };
             match event.kind {
                 EventKind::DocumentEnd => break,
                 EventKind::Scalar(value) => {
@@ -270,23 +310,6 @@ fn next_pointer(stack: &mut [Frame]) -> String {
     }
 }
 
-/// Byte offsets of line starts, to turn libyaml's (line, character column) into byte offsets.
-struct LineStarts(Vec<usize>);
-
-impl LineStarts {
-    fn new(text: &str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        LineStarts(starts)
-    }
-
-    fn offset(&self, text: &str, line: usize, column: usize) -> usize {
-        let Some(&start) = self.0.get(line) else { return text.len() };
-        let rest = &text[start.min(text.len())..];
-        start + rest.char_indices().nth(column).map_or(rest.len(), |(i, _)| i)
-    }
-}
-
 enum EventKind {
     Scalar(String),
     Alias,
@@ -300,8 +323,9 @@ enum EventKind {
 
 struct Event {
     kind: EventKind,
-    start: (usize, usize),
-    end: (usize, usize),
+    /// (line, column, byte index), 0-based.
+    start: (usize, usize, usize),
+    end: (usize, usize, usize),
 }
 
 /// A safe iterator over libyaml's parse events. Stops at the first syntax error (the value
@@ -369,8 +393,8 @@ impl Iterator for EventStream<'_> {
         };
         let event = Event {
             kind,
-            start: (raw.start_mark.line as usize, raw.start_mark.column as usize),
-            end: (raw.end_mark.line as usize, raw.end_mark.column as usize),
+            start: (raw.start_mark.line as usize, raw.start_mark.column as usize, raw.start_mark.index as usize),
+            end: (raw.end_mark.line as usize, raw.end_mark.column as usize, raw.end_mark.index as usize),
         };
         unsafe { yaml_event_delete(&mut raw) };
         Some(event)

@@ -219,9 +219,9 @@ impl<'a> Checker<'a> {
     /// Reports list items that failed to decode.
     fn invalid_items<T>(&mut self, list: &List<T>, origin: &Origin, help: &str) {
         for (i, item) in list.iter().enumerate() {
-            if let Lenient::Invalid(message) = item {
+            if let Lenient::Invalid { message, at } = item {
                 let file = origin.file.as_ref().and_then(|f| self.capability.files.get(f));
-                let pointer = origin.item(i).pointer;
+                let pointer = format!("{}{at}", origin.item(i).pointer);
                 let diagnostic = match file {
                     Some(file) => file.decode_error(&pointer, message),
                     None => Diagnostic::error("invalid-field", message.clone()),
