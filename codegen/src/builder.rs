@@ -2,11 +2,9 @@
 //!
 //! ```no_run
 //! // build.rs
-//! fn main() {
-//!     capgen::Builder::new("specs/prisma/capabilities/postgres-management-database-backups.yaml")
-//!         .arazzo("specs/prisma/arazzo/prisma-postgres-backup-and-restore-workflow.yml")
-//!         .build_or_exit();
-//! }
+//! capgen::Builder::new("specs/prisma/capabilities/postgres-management-database-backups.yaml")
+//!     .arazzo("specs/prisma/arazzo/prisma-postgres-backup-and-restore-workflow.yml")
+//!     .build_or_exit();
 //! // src/lib.rs: include!(concat!(env!("OUT_DIR"), "/capability.rs"));
 //! ```
 

@@ -4,6 +4,9 @@
 //! [`parse`] (YAML with spans) → [`validate`] (every diagnostic) → [`ir`] → [`emit`] → [`render`].
 //! [`generate()`] runs them all; the CLI, the proc macro and [`Builder`] (for build scripts) are
 //! thin front-ends over it.
+// Diagnostics are large on purpose (span, message, label, help) and travel only on error paths.
+#![allow(clippy::result_large_err)]
+
 mod builder;
 pub mod diagnostics;
 pub mod emit;

@@ -95,9 +95,8 @@ fn emit_field(field: &Field) -> TokenStream {
         quote!(#[serde(rename = #wire)])
     });
     // Optional fields are left out when absent; required nullable ones are sent as `null`.
-    let optional = (!field.required && matches!(field.ty, TypeRef::Option(_))).then(|| {
-        quote!(#[serde(default, skip_serializing_if = "::std::option::Option::is_none")])
-    });
+    let optional = (!field.required && matches!(field.ty, TypeRef::Option(_)))
+        .then(|| quote!(#[serde(default, skip_serializing_if = "::std::option::Option::is_none")]));
     quote! {
         #docs
         #rename
@@ -225,7 +224,11 @@ fn doc_lines(text: &str) -> Vec<String> {
         if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
             let fence = &trimmed[..3];
             let tag = trimmed[3..].trim();
-            out.push(if !in_fence && (tag.is_empty() || tag == "rust") { format!("{fence}text") } else { trimmed.to_string() });
+            out.push(if !in_fence && (tag.is_empty() || tag == "rust") {
+                format!("{fence}text")
+            } else {
+                trimmed.to_string()
+            });
             in_fence = !in_fence;
             list_indent = None;
             continue;
@@ -322,7 +325,8 @@ mod tests {
     use std::path::Path;
 
     fn prisma_defs() -> Vec<TypeDef> {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/prisma/openapi/prisma-postgres-management-openapi.yml");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../specs/prisma/openapi/prisma-postgres-management-openapi.yml");
         let (mut sources, mut diagnostics) = (SourceMap::default(), Diagnostics::new());
         let doc = load_openapi(&path, &mut sources, &mut diagnostics).expect("loads");
         let mut space = TypeSpace::new(&doc.schemas);
@@ -350,7 +354,9 @@ mod tests {
         let file = syn::parse2::<syn::File>(tokens).expect("emitted types parse as a Rust file");
         let text = prettyplease::unparse(&file);
         // Every component is reached from some operation.
-        for name in ["Workspace", "ProjectWithDatabase", "DatabaseBackup", "DatabaseBackupStatus", "Error", "Integration"] {
+        for name in
+            ["Workspace", "ProjectWithDatabase", "DatabaseBackup", "DatabaseBackupStatus", "Error", "Integration"]
+        {
             assert!(
                 text.contains(&format!("pub struct {name} ")) || text.contains(&format!("pub enum {name} ")),
                 "{name} missing from:\n{text}"

@@ -456,10 +456,10 @@ pub fn shape(param: &OutputParam) -> Shape {
         };
         return Shape::Array { mapping: path, item: Box::new(item) };
     }
-    if path.is_none() {
-        if let Some(constant) = param.value.as_ref().filter(|v| yaml_text(Some(v)).is_none_or(|t| !t.starts_with('$'))) {
-            return Shape::Const(serde_json::to_value(constant).unwrap_or_default());
-        }
+    if path.is_none()
+        && let Some(constant) = param.value.as_ref().filter(|v| yaml_text(Some(v)).is_none_or(|t| !t.starts_with('$')))
+    {
+        return Shape::Const(serde_json::to_value(constant).unwrap_or_default());
     }
     Shape::Path(path)
 }

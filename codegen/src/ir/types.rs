@@ -464,7 +464,8 @@ mod tests {
 
     #[test]
     fn prisma_backup_response_is_the_named_component() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/prisma/openapi/prisma-postgres-management-openapi.yml");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../specs/prisma/openapi/prisma-postgres-management-openapi.yml");
         let (mut sources, mut diagnostics) = (SourceMap::default(), Diagnostics::new());
         let doc = load_openapi(&path, &mut sources, &mut diagnostics).expect("loads");
         let mut space = TypeSpace::new(&doc.schemas);
@@ -515,10 +516,7 @@ mod tests {
         );
         assert_eq!(fallback, "Other");
         let list_fields = fields(def(&defs, "ListDatabaseBackupsResponse"));
-        assert_eq!(
-            list_fields[0].ty,
-            opt(TypeRef::Array(Box::new(TypeRef::Named("DatabaseBackup".into()))))
-        );
+        assert_eq!(list_fields[0].ty, opt(TypeRef::Array(Box::new(TypeRef::Named("DatabaseBackup".into())))));
     }
 
     #[test]

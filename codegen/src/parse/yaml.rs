@@ -237,8 +237,8 @@ impl SpanIndex {
     fn build(text: &str) -> SpanIndex {
         let mut index = SpanIndex::default();
         let mut stack: Vec<Frame> = Vec::new();
-        let mut events = EventStream::new(text.as_bytes());
-        while let Some(event) = events.next() {
+        let events = EventStream::new(text.as_bytes());
+        for event in events {
             // libyaml's `index` is a byte offset into the UTF-8 input; `column` counts characters.
             let clamp = |index: usize| {
                 let mut index = index.min(text.len());

@@ -1,0 +1,3 @@
+capgen_macros::include_capability!("../../../../specs/nowhere/capability.yaml");
+
+fn main() {}
