@@ -67,10 +67,18 @@ impl std::fmt::Display for Failure {
     }
 }
 
+/// An Arazzo document and the OpenAPI document each of its sources resolved to (an index into
+/// [`Checked::openapi`]; `None` when it could not be loaded).
+pub struct LoadedArazzo {
+    pub doc: crate::parse::arazzo::ArazzoDoc,
+    pub sources: Vec<(String, Option<usize>)>,
+}
+
 /// Everything loaded and checked.
 pub struct Checked {
     pub capability: Option<naftiko::Capability>,
     pub openapi: Vec<openapi::OpenApiDoc>,
+    pub arazzo: Vec<LoadedArazzo>,
     pub diagnostics: Diagnostics,
     pub sources: SourceMap,
 }
@@ -115,7 +123,7 @@ pub fn check(inputs: &Inputs, settings: &Settings) -> Checked {
         });
         loaded.push((key, index));
     }
-    let doc_for = |path: &Path| loaded.iter().find(|(k, _)| *k == canonical(path)).and_then(|(_, i)| *i).map(|i| &openapi_docs[i]);
+    let index_for = |path: &Path| loaded.iter().find(|(k, _)| *k == canonical(path)).and_then(|(_, i)| *i);
 
     if let Some(capability) = &capability {
         crate::validate::naftiko::validate(capability, &mut diagnostics);
@@ -123,17 +131,24 @@ pub fn check(inputs: &Inputs, settings: &Settings) -> Checked {
             crate::validate::schema::validate_strict(capability, &mut diagnostics);
         }
     }
-    for (doc, resolved) in &arazzo_docs {
-        let sources: Vec<_> = resolved.iter().map(|(name, path)| (name.clone(), path.as_deref().and_then(doc_for))).collect();
-        crate::validate::arazzo_against_openapi(doc, &sources, &mut diagnostics);
+    let arazzo: Vec<LoadedArazzo> = arazzo_docs
+        .into_iter()
+        .map(|(doc, resolved)| LoadedArazzo {
+            doc,
+            sources: resolved.into_iter().map(|(name, path)| (name, path.as_deref().and_then(index_for))).collect(),
+        })
+        .collect();
+    for loaded in &arazzo {
+        let sources: Vec<_> = loaded.sources.iter().map(|(name, index)| (name.clone(), index.map(|i| &openapi_docs[i]))).collect();
+        crate::validate::arazzo_against_openapi(&loaded.doc, &sources, &mut diagnostics);
     }
-    Checked { capability, openapi: openapi_docs, diagnostics: diagnostics.sorted(), sources }
+    Checked { capability, openapi: openapi_docs, arazzo, diagnostics: diagnostics.sorted(), sources }
 }
 
 /// Runs the whole pipeline.
 pub fn generate(inputs: &Inputs, settings: &Settings) -> Result<Generated, Failure> {
     let checked = check(inputs, settings);
-    let Checked { capability, openapi, mut diagnostics, sources } = checked;
+    let Checked { capability, openapi, arazzo, mut diagnostics, sources } = checked;
     let Some(capability) = capability.filter(|_| !diagnostics.has_errors()) else {
         if !diagnostics.has_errors() {
             diagnostics.push(
@@ -143,7 +158,7 @@ pub fn generate(inputs: &Inputs, settings: &Settings) -> Result<Generated, Failu
         }
         return Err(Failure { diagnostics, sources });
     };
-    let ir = ir::build::build(&capability, &openapi);
+    let ir = ir::build::build(&capability, &openapi, &arazzo);
     let modules = emit::emit(&ir);
     let source_name = file_name(&capability.path);
     Ok(Generated { ir, modules, warnings: diagnostics, sources, source_name })

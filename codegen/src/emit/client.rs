@@ -13,8 +13,24 @@ use crate::ir::{
 /// The `client` module: one submodule per consumed API.
 pub fn emit_clients(ir: &Ir) -> TokenStream {
     let modules = ir.apis.iter().map(emit_api);
+    let fields: Vec<_> = ir.apis.iter().map(|api| format_ident!("{}", api.module)).collect();
+    let field_docs = ir.apis.iter().map(|api| format!(" Client for `{}`.", api.namespace));
     quote! {
         #![doc = " Typed clients for the upstream APIs the capability consumes, one module per namespace."]
+
+        #[doc = " One client per consumed namespace; what exposed operations and workflows call."]
+        #[derive(Clone, Debug)]
+        pub struct Clients {
+            #(#[doc = #field_docs] pub #fields: #fields::Client,)*
+        }
+
+        impl Clients {
+            #[doc = " Every client configured as the capability describes (see each `Client::config_from_env`)."]
+            pub fn from_env() -> ::std::result::Result<Self, ::capgen_runtime::ConfigError> {
+                Ok(Self { #(#fields: #fields::Client::from_env()?,)* })
+            }
+        }
+
         #(#modules)*
     }
 }

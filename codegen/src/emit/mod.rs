@@ -2,6 +2,7 @@
 pub mod client;
 pub mod crate_files;
 pub mod types;
+pub mod workflow;
 
 use proc_macro2::TokenStream;
 
@@ -17,7 +18,7 @@ pub struct Module {
 /// Every module of the generated library, in a fixed order.
 pub fn emit(ir: &Ir) -> Vec<Module> {
     let types = types::emit_types(&ir.types);
-    vec![
+    let mut modules = vec![
         Module {
             name: "types",
             tokens: quote::quote! {
@@ -26,5 +27,9 @@ pub fn emit(ir: &Ir) -> Vec<Module> {
             },
         },
         Module { name: "client", tokens: client::emit_clients(ir) },
-    ]
+    ];
+    if !ir.workflows.is_empty() {
+        modules.push(Module { name: "workflows", tokens: workflow::emit_workflows(ir) });
+    }
+    modules
 }

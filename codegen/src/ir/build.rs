@@ -15,7 +15,7 @@ use crate::parse::naftiko::{
 use crate::parse::openapi::{OaOperation, OpenApiDoc};
 
 /// Lowers a capability. `openapi` documents type the upstream operations they describe.
-pub fn build(capability: &Capability, openapi: &[OpenApiDoc]) -> Ir {
+pub fn build(capability: &Capability, openapi: &[OpenApiDoc], arazzo: &[crate::generate::LoadedArazzo]) -> Ir {
     let mut vocabulary = Vocabulary::default();
     for doc in openapi {
         for op in &doc.operations {
@@ -45,7 +45,7 @@ pub fn build(capability: &Capability, openapi: &[OpenApiDoc]) -> Ir {
     }
     let mut type_space = TypeSpace::new(&schemas);
     let mut modules = BTreeSet::new();
-    let apis = capability
+    let apis: Vec<ConsumedApi> = capability
         .consumes
         .iter()
         .map(|api| {
@@ -56,6 +56,7 @@ pub fn build(capability: &Capability, openapi: &[OpenApiDoc]) -> Ir {
         })
         .collect();
 
+    let workflows = crate::ir::workflow::lower(arazzo, openapi, &apis);
     let info = capability.doc.info.as_ref();
     Ir {
         title: info
@@ -65,6 +66,7 @@ pub fn build(capability: &Capability, openapi: &[OpenApiDoc]) -> Ir {
         binds,
         apis,
         types: type_space.into_defs(),
+        workflows,
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod build;
 pub mod names;
 pub mod types;
+pub mod workflow;
 
 use crate::diagnostics::Span;
 pub use types::{TypeDef, TypeRef};
@@ -21,6 +22,8 @@ pub struct Ir {
     pub apis: Vec<ConsumedApi>,
     /// Data types generated from OpenAPI schemas.
     pub types: Vec<TypeDef>,
+    /// Arazzo workflows, one `async fn` each.
+    pub workflows: Vec<workflow::Workflow>,
 }
 
 /// Where a bound variable's value comes from at start-up.

@@ -2,6 +2,20 @@
 // Source: postgres-management-database-backups.yaml
 
 //! Typed clients for the upstream APIs the capability consumes, one module per namespace.
+/// One client per consumed namespace; what exposed operations and workflows call.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    /// Client for `postgres-management-database-backups`.
+    pub postgres_management_database_backups: postgres_management_database_backups::Client,
+}
+impl Clients {
+    /// Every client configured as the capability describes (see each `Client::config_from_env`).
+    pub fn from_env() -> ::std::result::Result<Self, ::capgen_runtime::ConfigError> {
+        Ok(Self {
+            postgres_management_database_backups: postgres_management_database_backups::Client::from_env()?,
+        })
+    }
+}
 /// Client for the consumed namespace `postgres-management-database-backups`.
 /// Prisma Postgres Management API — Database Backups business capability. Self-contained, no shared references.
 pub mod postgres_management_database_backups {
