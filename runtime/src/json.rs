@@ -103,7 +103,7 @@ pub fn render_text_template(parts: &[TemplatePart<'_>]) -> String {
 }
 
 /// A value as plain text: strings unquoted, `null` empty, others as JSON.
-fn plain_text(value: &Value) -> String {
+pub fn plain_text(value: &Value) -> String {
     match value {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),

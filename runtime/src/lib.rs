@@ -20,6 +20,7 @@ pub mod client;
 pub mod error;
 pub mod json;
 pub mod secret;
+pub mod workflow;
 
 pub use auth::{ApiKeyLocation, Auth};
 pub use client::{ClientConfig, HttpClient, Request, Response, encode_path};

@@ -1,6 +1,9 @@
 //! Emit stage: IR → Rust token streams, one module per output kind. Emitters see only the IR.
 pub mod client;
 pub mod crate_files;
+pub mod mcp;
+pub mod operations;
+pub mod rest;
 pub mod types;
 pub mod workflow;
 
@@ -28,6 +31,15 @@ pub fn emit(ir: &Ir) -> Vec<Module> {
         },
         Module { name: "client", tokens: client::emit_clients(ir) },
     ];
+    if !ir.exposed.is_empty() {
+        modules.push(Module { name: "operations", tokens: operations::emit_operations(ir) });
+    }
+    if !ir.rest.is_empty() {
+        modules.push(Module { name: "rest", tokens: rest::emit_rest(ir) });
+    }
+    if !ir.mcp.is_empty() {
+        modules.push(Module { name: "mcp", tokens: mcp::emit_mcp(ir) });
+    }
     if !ir.workflows.is_empty() {
         modules.push(Module { name: "workflows", tokens: workflow::emit_workflows(ir) });
     }

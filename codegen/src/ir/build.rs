@@ -57,6 +57,7 @@ pub fn build(capability: &Capability, openapi: &[OpenApiDoc], arazzo: &[crate::g
         .collect();
 
     let workflows = crate::ir::workflow::lower(arazzo, openapi, &apis);
+    let exposure = crate::ir::lower_expose::lower(capability, &apis, &binds, &mut type_space);
     let info = capability.doc.info.as_ref();
     Ir {
         title: info
@@ -66,6 +67,9 @@ pub fn build(capability: &Capability, openapi: &[OpenApiDoc], arazzo: &[crate::g
         binds,
         apis,
         types: type_space.into_defs(),
+        exposed: exposure.exposed,
+        rest: exposure.rest,
+        mcp: exposure.mcp,
         workflows,
     }
 }

@@ -4,6 +4,8 @@
 //! upstreams) into an [`Ir`]. Every node keeps the [`Span`] of the YAML it came from.
 
 pub mod build;
+pub mod expose;
+mod lower_expose;
 pub mod names;
 pub mod types;
 pub mod workflow;
@@ -22,6 +24,10 @@ pub struct Ir {
     pub apis: Vec<ConsumedApi>,
     /// Data types generated from OpenAPI schemas.
     pub types: Vec<TypeDef>,
+    /// Exposed operations, tools and functions: one `operations::<fn>` each.
+    pub exposed: Vec<expose::Exposed>,
+    pub rest: Vec<expose::RestAdapter>,
+    pub mcp: Vec<expose::McpAdapter>,
     /// Arazzo workflows, one `async fn` each.
     pub workflows: Vec<workflow::Workflow>,
 }

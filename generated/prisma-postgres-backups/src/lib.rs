@@ -12,3 +12,4 @@
 #![forbid(unsafe_code)]
 pub mod types;
 pub mod client;
+pub mod operations;

@@ -1,0 +1,315 @@
+//! Operations emitter: one `async fn` (and one arguments struct) per exposed REST operation,
+//! MCP tool and aggregate function. The REST and MCP adapters are thin wrappers over these.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use crate::emit::client::{doc_lines, json_tokens, shape_tokens};
+use crate::emit::types::type_tokens;
+use crate::ir::expose::{Action, ArgValue, Call, Exposed, Input, Step, TemplatePiece};
+use crate::ir::{ConsumedApi, Ir, Param, TypeRef};
+
+/// The `operations` module.
+pub fn emit_operations(ir: &Ir) -> TokenStream {
+    let items = ir.exposed.iter().map(|exposed| emit_exposed(exposed, &ir.apis));
+    let uses_types = ir.exposed.iter().any(|e| e.inputs.iter().any(|i| mentions_named(&i.ty)));
+    let types_import = uses_types.then(|| quote! { use super::types; });
+    quote! {
+        #![doc = " Exposed operations: one function per REST operation, MCP tool and aggregate function,"]
+        #![doc = " each taking typed arguments and returning the JSON result. The REST and MCP adapters call these."]
+        #types_import
+
+        #[doc = " Converts a value to the type a consumed parameter needs, as an invalid-request error when it cannot."]
+        #[allow(dead_code)]
+        fn convert<T: ::serde::de::DeserializeOwned>(
+            operation: &'static str,
+            name: &str,
+            value: impl ::serde::Serialize,
+        ) -> ::std::result::Result<T, ::capgen_runtime::Error> {
+            ::serde_json::to_value(value)
+                .and_then(::serde_json::from_value)
+                .map_err(|err| ::capgen_runtime::Error::InvalidRequest {
+                    operation,
+                    message: ::std::format!("argument `{name}`: {err}"),
+                })
+        }
+
+        #(#items)*
+    }
+}
+
+fn mentions_named(ty: &TypeRef) -> bool {
+    match ty {
+        TypeRef::Named(_) => true,
+        TypeRef::Array(inner) | TypeRef::Map(inner) | TypeRef::Option(inner) => mentions_named(inner),
+        _ => false,
+    }
+}
+
+fn emit_exposed(exposed: &Exposed, apis: &[ConsumedApi]) -> TokenStream {
+    let args_type = format_ident!("{}", exposed.args_type);
+    let fn_name = format_ident!("{}", exposed.fn_name);
+    let name = &exposed.name;
+    let fields = exposed.inputs.iter().map(|input| {
+        let ident = format_ident!("{}", input.rust_name);
+        let wire = &input.name;
+        let ty = type_tokens(&input.ty);
+        let doc = doc_lines(&[input.description.clone()]);
+        let rename = (input.rust_name != input.name).then(|| quote! { #[serde(rename = #wire)] });
+        if input.required {
+            quote! { #doc #rename pub #ident: #ty, }
+        } else {
+            quote! {
+                #doc
+                #rename
+                #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+                pub #ident: ::std::option::Option<#ty>,
+            }
+        }
+    });
+    let args_doc = format!(" Arguments of [`{}`].", exposed.fn_name);
+    let body = match &exposed.action {
+        Action::Call(call) => {
+            let (bindings, invocation) = call_tokens(call, exposed, apis);
+            let result = match &exposed.output {
+                Some(shape) => shape_tokens(shape, &quote!(result)),
+                None => quote!(result),
+            };
+            quote! {
+                #(#bindings)*
+                let result = #invocation.await?;
+                let result = ::serde_json::to_value(result).unwrap_or_default();
+                Ok(#result)
+            }
+        }
+        Action::Steps { steps, mappings } => {
+            let steps = steps.iter().map(|step| step_tokens(step, exposed, apis));
+            let mapped = mappings.iter().map(|(target, shape)| {
+                let value = shape_tokens(shape, &quote!(context));
+                quote! { output.insert(#target.to_owned(), #value); }
+            });
+            quote! {
+                let mut results = ::serde_json::Map::new();
+                #(#steps)*
+                let context = ::serde_json::Value::Object(results);
+                let mut output = ::serde_json::Map::new();
+                #(#mapped)*
+                Ok(::serde_json::Value::Object(output))
+            }
+        }
+        Action::Mock => {
+            let value = match &exposed.output {
+                Some(shape) => shape_tokens(shape, &quote!(input)),
+                None => quote!(::serde_json::Value::Object(::serde_json::Map::new())),
+            };
+            quote! {
+                let input = ::serde_json::to_value(&args).unwrap_or_default();
+                Ok(#value)
+            }
+        }
+    };
+    let doc = doc_lines(&[exposed.description.clone(), Some(String::new()), Some(format!("Exposed as `{name}`."))]);
+    let args_binding = if uses_args(exposed) { quote!(args) } else { quote!(_args) };
+    let clients_binding = if matches!(exposed.action, Action::Mock) { quote!(_clients) } else { quote!(clients) };
+    quote! {
+        #[doc = #args_doc]
+        #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+        pub struct #args_type {
+            #(#fields)*
+        }
+
+        #doc
+        pub async fn #fn_name(
+            #clients_binding: &super::client::Clients,
+            #args_binding: #args_type,
+        ) -> ::std::result::Result<::serde_json::Value, ::capgen_runtime::Error> {
+            #body
+        }
+    }
+}
+
+/// Whether the function body reads its arguments.
+fn uses_args(exposed: &Exposed) -> bool {
+    let reads = |call: &Call| call.args.iter().flatten().any(|value| !matches!(value, ArgValue::Literal(_)));
+    match &exposed.action {
+        Action::Mock => true,
+        Action::Call(call) => reads(call),
+        Action::Steps { steps, .. } => steps.iter().any(|step| matches!(step, Step::Call { call, .. } if reads(call))),
+    }
+}
+
+/// `let` bindings for each argument of a consumed call, and the call expression.
+fn call_tokens(call: &Call, exposed: &Exposed, apis: &[ConsumedApi]) -> (Vec<TokenStream>, TokenStream) {
+    let Some(op) = apis.get(call.api).and_then(|api| api.operations.get(call.operation)) else {
+        return (Vec::new(), quote! { ::std::future::ready(::std::result::Result::<::serde_json::Value, ::capgen_runtime::Error>::Ok(::serde_json::Value::Null)) });
+    };
+    let api = &apis[call.api];
+    let mut bindings = Vec::new();
+    let mut call_args = Vec::new();
+    for (param, value) in op.params.iter().zip(&call.args) {
+        let binding = format_ident!("{}_arg", param.rust_name);
+        let owned = owned_type(&param.ty);
+        let produce = value_tokens(value.as_ref(), param, exposed);
+        if param.required {
+            bindings.push(quote! { let #binding: #owned = #produce; });
+        } else {
+            bindings.push(quote! { let #binding: ::std::option::Option<#owned> = #produce; });
+        }
+        call_args.push(borrow_tokens(&binding, param));
+    }
+    let module = format_ident!("{}", api.module);
+    let method = format_ident!("{}", op.fn_name);
+    (bindings, quote! { clients.#module.#method(#(#call_args),*) })
+}
+
+/// The owned Rust type holding a consumed parameter's value.
+fn owned_type(ty: &TypeRef) -> TokenStream {
+    match ty {
+        TypeRef::String => quote!(::std::string::String),
+        other => type_tokens(other),
+    }
+}
+
+/// How a binding is passed to the client method (which takes `&str`, `&T` or copies).
+fn borrow_tokens(binding: &proc_macro2::Ident, param: &Param) -> TokenStream {
+    let copy = matches!(param.ty, TypeRef::Integer | TypeRef::Number | TypeRef::Boolean);
+    match (copy, param.required, &param.ty) {
+        (true, _, _) => quote!(#binding),
+        (false, true, _) => quote!(&#binding),
+        (false, false, TypeRef::String) => quote!(#binding.as_deref()),
+        (false, false, _) => quote!(#binding.as_ref()),
+    }
+}
+
+/// An expression producing the owned value (wrapped in `Option` when the parameter is optional).
+fn value_tokens(value: Option<&ArgValue>, param: &Param, exposed: &Exposed) -> TokenStream {
+    let operation = &exposed.name;
+    let wire = &param.name;
+    let owned = owned_type(&param.ty);
+    let wrap = |expr: TokenStream| if param.required { expr } else { quote! { Some(#expr) } };
+    match value {
+        None => {
+            if param.required {
+                let message = format!("nothing provides `{}`", param.name);
+                quote! { return Err(::capgen_runtime::Error::InvalidRequest { operation: #operation, message: #message.to_owned() }) }
+            } else {
+                quote!(None)
+            }
+        }
+        Some(ArgValue::Input(index)) => {
+            let input: &Input = &exposed.inputs[*index];
+            let field = format_ident!("{}", input.rust_name);
+            let same_type = input.ty == param.ty;
+            match (input.required, param.required, same_type) {
+                (true, true, true) => quote! { args.#field.clone() },
+                (true, false, true) => quote! { Some(args.#field.clone()) },
+                (false, false, true) => quote! { args.#field.clone() },
+                (false, true, true) => {
+                    let message = format!("missing argument `{}`", input.name);
+                    quote! {
+                        args.#field.clone().ok_or_else(|| ::capgen_runtime::Error::InvalidRequest {
+                            operation: #operation,
+                            message: #message.to_owned(),
+                        })?
+                    }
+                }
+                (true, _, false) => wrap(quote! { convert::<#owned>(#operation, #wire, &args.#field)? }),
+                (false, true, false) => {
+                    let message = format!("missing argument `{}`", input.name);
+                    quote! {
+                        match &args.#field {
+                            Some(value) => convert::<#owned>(#operation, #wire, value)?,
+                            None => return Err(::capgen_runtime::Error::InvalidRequest { operation: #operation, message: #message.to_owned() }),
+                        }
+                    }
+                }
+                (false, false, false) => quote! {
+                    match &args.#field {
+                        Some(value) => Some(convert::<#owned>(#operation, #wire, value)?),
+                        None => None,
+                    }
+                },
+            }
+        }
+        Some(ArgValue::Literal(json)) => match (&param.ty, json) {
+            (TypeRef::String, serde_json::Value::String(text)) => wrap(quote! { #text.to_owned() }),
+            (TypeRef::String, other) => {
+                let text = other.to_string();
+                wrap(quote! { #text.to_owned() })
+            }
+            (_, json) => {
+                let json = json_tokens(json);
+                wrap(quote! { convert::<#owned>(#operation, #wire, #json)? })
+            }
+        },
+        Some(ArgValue::Template(pieces)) => {
+            let parts = pieces.iter().map(|piece| match piece {
+                TemplatePiece::Text(text) => quote! { text.push_str(#text); },
+                TemplatePiece::Input(index) => {
+                    let input = &exposed.inputs[*index];
+                    let field = format_ident!("{}", input.rust_name);
+                    if input.required {
+                        quote! { text.push_str(&::capgen_runtime::json::plain_text(&::serde_json::json!(args.#field))); }
+                    } else {
+                        quote! {
+                            if let Some(value) = &args.#field {
+                                text.push_str(&::capgen_runtime::json::plain_text(&::serde_json::json!(value)));
+                            }
+                        }
+                    }
+                }
+            });
+            let text = quote! { { let mut text = ::std::string::String::new(); #(#parts)* text } };
+            match &param.ty {
+                TypeRef::String => wrap(text),
+                _ => wrap(quote! { convert::<#owned>(#operation, #wire, #text)? }),
+            }
+        }
+    }
+}
+
+fn step_tokens(step: &Step, exposed: &Exposed, apis: &[ConsumedApi]) -> TokenStream {
+    match step {
+        Step::Call { name, call } => {
+            let (bindings, invocation) = call_tokens(call, exposed, apis);
+            quote! {
+                {
+                    #(#bindings)*
+                    let result = #invocation.await?;
+                    results.insert(#name.to_owned(), ::serde_json::to_value(result).unwrap_or_default());
+                }
+            }
+        }
+        Step::Lookup { name, index, match_field, lookup_value, fields } => {
+            let project = if fields.is_empty() {
+                quote! { item.clone() }
+            } else {
+                quote! {
+                    ::serde_json::Value::Object(
+                        [#(#fields),*]
+                            .iter()
+                            .map(|field| ((*field).to_owned(), item.get(*field).cloned().unwrap_or_default()))
+                            .collect(),
+                    )
+                }
+            };
+            quote! {
+                {
+                    static LOOKUP: ::capgen_runtime::json::JsonPathCell = ::capgen_runtime::json::JsonPathCell::new(#lookup_value);
+                    let wanted = match LOOKUP.query(&::serde_json::Value::Object(results.clone())) {
+                        ::serde_json::Value::Array(values) => values,
+                        ::serde_json::Value::Null => ::std::vec::Vec::new(),
+                        value => ::std::vec![value],
+                    };
+                    let index = results.get(#index).and_then(::serde_json::Value::as_array).cloned().unwrap_or_default();
+                    let found: ::std::vec::Vec<::serde_json::Value> = wanted
+                        .iter()
+                        .filter_map(|key| index.iter().find(|item| item.get(#match_field) == Some(key)))
+                        .map(|item| #project)
+                        .collect();
+                    results.insert(#name.to_owned(), ::serde_json::Value::Array(found));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,478 @@
+//! Lowering of `exposes` and `aggregates` into [`Exposed`] units and the REST and MCP adapters
+//! that route to them.
+//!
+//! Argument flow (design.md): every caller argument passes through to the consumed operation
+//! under the same name (matched case-insensitively); `with` renames or overrides; a consumed
+//! parameter nothing else fills becomes an argument of its own.
+
+use std::collections::BTreeSet;
+
+use indexmap::IndexMap;
+
+use crate::ir::build::{normalise_path, shape, spec_value};
+use crate::ir::expose::*;
+use crate::ir::names;
+use crate::ir::types::TypeSpace;
+use crate::ir::{BindVar, ConsumedApi, ParamLocation, Shape, TypeRef};
+use crate::parse::naftiko::{self, AuthSpec, Capability, Exposes, Invocation, Lenient, Origin, OutputParam, Piece, valid};
+
+/// What [`lower`] produces.
+pub struct Exposure {
+    pub exposed: Vec<Exposed>,
+    pub rest: Vec<RestAdapter>,
+    pub mcp: Vec<McpAdapter>,
+}
+
+/// Lowers every exposed adapter and aggregate function of a validated capability.
+pub fn lower(capability: &Capability, apis: &[ConsumedApi], binds: &[BindVar], types: &mut TypeSpace) -> Exposure {
+    let _ = types;
+    let mut lowering = Lowering { capability, apis, exposed: Vec::new(), fn_names: BTreeSet::new(), functions: IndexMap::new() };
+    let Some(body) = capability.body() else {
+        return Exposure { exposed: Vec::new(), rest: Vec::new(), mcp: Vec::new() };
+    };
+
+    // Aggregate functions first: tools may `ref` them.
+    for (a, aggregate) in valid(&body.aggregates) {
+        for (f, function) in valid(&aggregate.functions) {
+            let origin = capability.at(format!("/capability/aggregates/{a}/functions/{f}"));
+            let name = function.name.clone().unwrap_or_else(|| format!("function-{f}"));
+            let index = lowering.invocation(function, &name, &origin, &[]);
+            lowering.functions.insert(format!("{}.{}", aggregate.namespace, name), index);
+        }
+    }
+
+    let mut rest = Vec::new();
+    let mut mcp = Vec::new();
+    for (e, exposes) in valid(&body.exposes) {
+        let origin = capability.at(format!("/capability/exposes/{e}"));
+        match exposes {
+            Exposes::Rest(adapter) => {
+                let mut routes = Vec::new();
+                for (r, resource) in valid(&adapter.resources) {
+                    let path = normalise_path(&resource.path);
+                    let path_vars = naftiko::path_variables(&path);
+                    for (o, op) in valid(&resource.operations) {
+                        let op_origin = origin.child("resources").item(r).child("operations").item(o);
+                        let method = op.method.clone().unwrap_or_else(|| "GET".into()).to_ascii_uppercase();
+                        let name = op.name.clone().unwrap_or_else(|| format!("{} {}", method.to_ascii_lowercase(), path));
+                        // Resource-level parameters apply to each of its operations.
+                        let mut merged = op.clone();
+                        let mut params = resource.input_parameters.clone();
+                        params.extend(op.input_parameters.iter().cloned());
+                        merged.input_parameters = params;
+                        let index = lowering.invocation(&merged, &name, &op_origin, &path_vars);
+                        routes.push(Route {
+                            method,
+                            path: path.clone(),
+                            name: op.name.clone(),
+                            description: op.description.clone().or_else(|| resource.description.clone()),
+                            exposed: index,
+                        });
+                    }
+                }
+                rest.push(RestAdapter {
+                    namespace: adapter.namespace.clone(),
+                    description: adapter.description.clone(),
+                    port: adapter.port.unwrap_or(8080),
+                    auth: inbound_auth(adapter.authentication.as_ref(), binds),
+                    routes,
+                    span: capability.span(&origin),
+                });
+            }
+            Exposes::Mcp(adapter) => {
+                let mut tools = Vec::new();
+                for (t, tool) in valid(&adapter.tools) {
+                    let tool_origin = origin.child("tools").item(t);
+                    let name = tool.name.clone().unwrap_or_else(|| format!("tool-{t}"));
+                    let (index, semantics_hints) = match tool.reference.as_ref().and_then(|r| lowering.functions.get(r).copied()) {
+                        Some(function) => {
+                            let index = lowering.alias(function, &name, tool.description.clone());
+                            let hints = lowering.function_hints(tool.reference.as_deref().unwrap_or_default());
+                            (index, hints)
+                        }
+                        None => (lowering.invocation(tool, &name, &tool_origin, &[]), Hints::default()),
+                    };
+                    let hints = tool.hints.as_ref().map_or(semantics_hints, |h| Hints {
+                        read_only: h.read_only,
+                        destructive: h.destructive,
+                        idempotent: h.idempotent,
+                        open_world: h.open_world,
+                    });
+                    tools.push(Tool { name, title: tool.label.clone(), description: tool.description.clone(), exposed: index, hints });
+                }
+                let mut resources = Vec::new();
+                for (r, resource) in valid(&adapter.resources) {
+                    let r_origin = origin.child("resources").item(r);
+                    let exposed = resource.call.as_ref().map(|call| {
+                        let invocation = Invocation {
+                            name: Some(resource.name.clone()),
+                            label: resource.label.clone(),
+                            description: resource.description.clone(),
+                            method: None,
+                            input_parameters: Vec::new(),
+                            reference: None,
+                            call: Some(call.clone()),
+                            with: resource.with.clone(),
+                            steps: Vec::new(),
+                            mappings: Vec::new(),
+                            hints: None,
+                            semantics: None,
+                            output_parameters: resource.output_parameters.clone(),
+                        };
+                        lowering.invocation(&invocation, &format!("resource-{}", resource.name), &r_origin, &[])
+                    });
+                    let text = resource.location.as_ref().and_then(|location| {
+                        let referrer = r_origin.file.clone().unwrap_or_else(|| capability.path.clone());
+                        std::fs::read_to_string(naftiko::resolve_location(&referrer, location)).ok()
+                    });
+                    resources.push(McpResource {
+                        name: resource.name.clone(),
+                        title: resource.label.clone(),
+                        uri: resource.uri.clone(),
+                        description: resource.description.clone(),
+                        mime_type: resource.mime_type.clone(),
+                        exposed,
+                        text,
+                    });
+                }
+                let prompts = valid(&adapter.prompts)
+                    .map(|(_, prompt)| McpPrompt {
+                        name: prompt.name.clone(),
+                        title: prompt.label.clone(),
+                        description: prompt.description.clone(),
+                        arguments: prompt.arguments.iter().map(|a| (a.name.clone(), a.description.clone(), a.required.unwrap_or(false))).collect(),
+                        messages: prompt.template.iter().map(|m| (m.role.clone(), m.content.clone())).collect(),
+                    })
+                    .collect();
+                mcp.push(McpAdapter {
+                    namespace: adapter.namespace.clone(),
+                    description: adapter.description.clone(),
+                    port: adapter.port.unwrap_or(9090),
+                    stdio_preferred: adapter.transport.as_deref() == Some("stdio"),
+                    auth: inbound_auth(adapter.authentication.as_ref(), binds),
+                    tools,
+                    resources,
+                    prompts,
+                    span: capability.span(&origin),
+                });
+            }
+            Exposes::Skill(_) | Exposes::Control(_) => {}
+        }
+    }
+    Exposure { exposed: lowering.exposed, rest, mcp }
+}
+
+fn inbound_auth(auth: Option<&AuthSpec>, binds: &[BindVar]) -> Option<InboundAuth> {
+    let auth = auth?;
+    let value = |text: &Option<String>| spec_value(text.as_deref().unwrap_or_default(), binds);
+    match auth.kind.to_ascii_lowercase().as_str() {
+        "bearer" => Some(InboundAuth::Bearer { token: value(&auth.token) }),
+        "basic" => Some(InboundAuth::Basic { username: value(&auth.username), password: value(&auth.password) }),
+        "apikey" => Some(InboundAuth::ApiKey {
+            name: auth.key.clone().or_else(|| auth.name.clone()).unwrap_or_else(|| "X-Api-Key".into()),
+            value: value(&auth.value),
+            in_query: auth.placement.as_deref().or(auth.location.as_deref()) == Some("query"),
+        }),
+        _ => None,
+    }
+}
+
+struct Lowering<'a> {
+    capability: &'a Capability,
+    apis: &'a [ConsumedApi],
+    exposed: Vec<Exposed>,
+    fn_names: BTreeSet<String>,
+    /// `<aggregate namespace>.<function>` → index into `exposed`.
+    functions: IndexMap<String, usize>,
+}
+
+impl Lowering<'_> {
+    fn push(&mut self, mut exposed: Exposed) -> usize {
+        exposed.fn_name = names::unique(exposed.fn_name, &mut self.fn_names);
+        exposed.args_type = format!("{}Args", names::camel_ident(&exposed.fn_name));
+        self.exposed.push(exposed);
+        self.exposed.len() - 1
+    }
+
+    /// A tool that `ref`s a function: the function's behaviour under the tool's name.
+    fn alias(&mut self, function: usize, name: &str, description: Option<String>) -> usize {
+        let mut exposed = self.exposed[function].clone();
+        exposed.name = name.to_string();
+        exposed.fn_name = names::snake_ident(name);
+        if description.is_some() {
+            exposed.description = description;
+        }
+        self.push(exposed)
+    }
+
+    fn function_hints(&self, reference: &str) -> Hints {
+        let Some((namespace, name)) = reference.split_once('.') else { return Hints::default() };
+        let Some(body) = self.capability.body() else { return Hints::default() };
+        let semantics = valid(&body.aggregates)
+            .filter(|(_, a)| a.namespace == namespace)
+            .flat_map(|(_, a)| valid(&a.functions).map(|(_, f)| f))
+            .find(|f| f.name.as_deref() == Some(name))
+            .and_then(|f| f.semantics.clone());
+        match semantics {
+            Some(semantics) => Hints {
+                read_only: semantics.safe,
+                destructive: None,
+                idempotent: semantics.idempotent.or(semantics.safe),
+                open_world: None,
+            },
+            None => Hints::default(),
+        }
+    }
+
+    /// Lowers one REST operation, tool or function. `path_vars` are the variables of a REST
+    /// resource path (arguments the caller always passes).
+    fn invocation(&mut self, invocation: &Invocation, name: &str, origin: &Origin, path_vars: &[String]) -> usize {
+        let mut inputs = Inputs::default();
+        for (_, param) in valid(&invocation.input_parameters) {
+            let location = match param.location.as_deref() {
+                Some("path") => InputLocation::Path,
+                Some("query") => InputLocation::Query,
+                Some("header") => InputLocation::Header,
+                Some("body") if param.name == "body" => InputLocation::Body,
+                _ => InputLocation::BodyField,
+            };
+            inputs.add(Input {
+                name: param.name.clone(),
+                rust_name: String::new(),
+                ty: declared_type(param.kind.as_deref()),
+                required: param.required.unwrap_or(location == InputLocation::Path),
+                description: param.description.clone(),
+                location,
+            });
+        }
+        for var in path_vars {
+            if inputs.find(var).is_none() {
+                inputs.add(Input {
+                    name: var.clone(),
+                    rust_name: String::new(),
+                    ty: TypeRef::String,
+                    required: true,
+                    description: None,
+                    location: InputLocation::Path,
+                });
+            }
+        }
+
+        let action = if let Some(call) = &invocation.call {
+            match self.call(call, &invocation.with, &mut inputs) {
+                Some(call) => Action::Call(call),
+                None => Action::Mock,
+            }
+        } else if !invocation.steps.is_empty() {
+            let mut steps = Vec::new();
+            for (_, step) in valid(&invocation.steps) {
+                match step.kind.as_str() {
+                    "call" => {
+                        if let Some(call) = step.call.as_ref().and_then(|c| self.call(c, &step.with, &mut inputs)) {
+                            steps.push(Step::Call { name: step.name.clone(), call });
+                        }
+                    }
+                    "lookup" => steps.push(Step::Lookup {
+                        name: step.name.clone(),
+                        index: step.index.clone().unwrap_or_default(),
+                        match_field: step.match_field.clone().unwrap_or_default(),
+                        lookup_value: naftiko::normalize_jsonpath(step.lookup_value.as_deref().unwrap_or("$")),
+                        fields: step.output_parameters.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+                    }),
+                    _ => {}
+                }
+            }
+            let mappings = valid(&invocation.mappings)
+                .map(|(_, m)| (m.target_name.clone(), Shape::Path(Some(naftiko::normalize_jsonpath(&m.value)))))
+                .collect();
+            Action::Steps { steps, mappings }
+        } else {
+            Action::Mock
+        };
+
+        let output = match action {
+            Action::Steps { .. } => None,
+            _ => output_shape(&invocation.output_parameters, matches!(action, Action::Mock)),
+        };
+        let inputs = inputs.finish();
+        self.push(Exposed {
+            name: name.to_string(),
+            fn_name: names::snake_ident(name),
+            args_type: String::new(),
+            description: invocation.description.clone().or_else(|| invocation.label.clone()),
+            inputs,
+            action,
+            output,
+            span: self.capability.span(origin),
+        })
+    }
+
+    /// Binds a consumed operation's parameters: `with` first, then arguments of the same name,
+    /// else a new argument named after the parameter.
+    fn call(&self, target: &str, with: &IndexMap<String, serde_yaml::Value>, inputs: &mut Inputs) -> Option<Call> {
+        let (namespace, operation) = target.split_once('.')?;
+        let api = self.apis.iter().position(|a| a.namespace == namespace)?;
+        let op_index = self.apis[api].operations.iter().position(|o| o.name == operation)?;
+        let op = &self.apis[api].operations[op_index];
+        let mut args = Vec::with_capacity(op.params.len());
+        for param in &op.params {
+            let location = match param.location {
+                ParamLocation::Path => InputLocation::Path,
+                ParamLocation::Query | ParamLocation::Cookie => InputLocation::Query,
+                ParamLocation::Header => InputLocation::Header,
+                ParamLocation::Body => InputLocation::Body,
+                ParamLocation::BodyField | ParamLocation::Template => InputLocation::BodyField,
+            };
+            let new_input = |name: &str| Input {
+                name: name.to_string(),
+                rust_name: String::new(),
+                ty: param.ty.clone(),
+                required: param.required,
+                description: param.description.clone(),
+                location,
+            };
+            let bound = with.iter().find(|(key, _)| key.eq_ignore_ascii_case(&param.name)).map(|(_, value)| value);
+            let value = match bound {
+                Some(value) => match argument_reference(value) {
+                    Some(Reference::Argument(name)) => {
+                        let index = inputs.find(&name).unwrap_or_else(|| inputs.add(new_input(&name)));
+                        inputs.adopt(index, param);
+                        Some(ArgValue::Input(index))
+                    }
+                    Some(Reference::Template(pieces)) => Some(ArgValue::Template(
+                        pieces
+                            .into_iter()
+                            .map(|piece| match piece {
+                                Piece::Text(text) => TemplatePiece::Text(text),
+                                Piece::Var(name) => {
+                                    let index = inputs.find(&name).unwrap_or_else(|| {
+                                        inputs.add(Input { ty: TypeRef::String, required: true, ..new_input(&name) })
+                                    });
+                                    TemplatePiece::Input(index)
+                                }
+                            })
+                            .collect(),
+                    )),
+                    None => Some(ArgValue::Literal(serde_json::to_value(value).unwrap_or_default())),
+                },
+                None => {
+                    let index = inputs.find(&param.name).unwrap_or_else(|| inputs.add(new_input(&param.name)));
+                    inputs.adopt(index, param);
+                    Some(ArgValue::Input(index))
+                }
+            };
+            args.push(value);
+        }
+        Some(Call { api, operation: op_index, args })
+    }
+}
+
+enum Reference {
+    Argument(String),
+    Template(Vec<Piece>),
+}
+
+/// Reads a `with` value: `rest.x`, `tools.x`, `<namespace>.x`, `$this.<namespace>.x` and
+/// `{{x}}` name the caller's argument `x`; text with placeholders is a template; anything
+/// else is a literal.
+fn argument_reference(value: &serde_yaml::Value) -> Option<Reference> {
+    let text = value.as_str()?;
+    let pieces = naftiko::mustache(text);
+    match pieces.as_slice() {
+        [Piece::Var(name)] => return Some(Reference::Argument(name.clone())),
+        pieces if pieces.iter().any(|p| matches!(p, Piece::Var(_))) => return Some(Reference::Template(pieces.to_vec())),
+        _ => {}
+    }
+    let text = text.strip_prefix("$this.").unwrap_or(text);
+    let (prefix, name) = text.rsplit_once('.')?;
+    let is_identifier = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    (is_identifier(prefix.rsplit('.').next().unwrap_or(prefix)) && is_identifier(name) && !text.contains(' '))
+        .then(|| Reference::Argument(name.to_string()))
+}
+
+/// Arguments being collected for one exposed unit.
+#[derive(Default)]
+struct Inputs {
+    list: Vec<Input>,
+    /// Whether a consumed parameter has fixed the type.
+    typed: Vec<bool>,
+}
+
+impl Inputs {
+    fn find(&self, name: &str) -> Option<usize> {
+        self.list.iter().position(|i| i.name == name).or_else(|| self.list.iter().position(|i| i.name.eq_ignore_ascii_case(name)))
+    }
+
+    fn add(&mut self, input: Input) -> usize {
+        self.list.push(input);
+        self.typed.push(false);
+        self.list.len() - 1
+    }
+
+    /// The argument feeds `param`: it takes the parameter's type, and is required if the
+    /// parameter is.
+    fn adopt(&mut self, index: usize, param: &crate::ir::Param) {
+        let input = &mut self.list[index];
+        if !self.typed[index] {
+            input.ty = param.ty.clone();
+            self.typed[index] = true;
+        }
+        input.required |= param.required && param.location == ParamLocation::Path;
+        if input.description.is_none() {
+            input.description = param.description.clone();
+        }
+    }
+
+    fn finish(self) -> Vec<Input> {
+        let mut taken = BTreeSet::new();
+        self.list
+            .into_iter()
+            .map(|mut input| {
+                input.rust_name = names::unique(names::snake_ident(&input.name), &mut taken);
+                input
+            })
+            .collect()
+    }
+}
+
+fn declared_type(kind: Option<&str>) -> TypeRef {
+    match kind {
+        Some("integer") => TypeRef::Integer,
+        Some("number") => TypeRef::Number,
+        Some("boolean") => TypeRef::Boolean,
+        Some("array") | Some("object") => TypeRef::Json,
+        _ => TypeRef::String,
+    }
+}
+
+/// An exposed unit's `outputParameters` → the shape of its result. `mock` outputs read the
+/// arguments: `{{x}}` is argument `x`.
+fn output_shape(params: &[Lenient<OutputParam>], mock: bool) -> Option<Shape> {
+    let list: Vec<&OutputParam> = valid(params).map(|(_, p)| p).collect();
+    let whole = |p: &OutputParam| {
+        p.properties.is_none() && p.items.is_none() && matches!(p.mapping.as_deref(), None | Some("$") | Some("$."))
+    };
+    match list.as_slice() {
+        [] => None,
+        [single] if single.name.is_none() && whole(single) && !mock => None,
+        [single] if single.name.is_none() => Some(shape(single)),
+        many => Some(Shape::Nested {
+            mapping: None,
+            fields: many
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let name = p.name.clone().unwrap_or_else(|| format!("output{i}"));
+                    let value = match p.value.as_ref().and_then(|v| v.as_str()) {
+                        Some(text) if mock => match naftiko::mustache(text).as_slice() {
+                            [Piece::Var(arg)] => Shape::Path(Some(format!("$['{}']", arg.replace('\'', "\\'")))),
+                            _ => Shape::Const(serde_json::Value::String(text.to_string())),
+                        },
+                        _ => shape(p),
+                    };
+                    (name, value)
+                })
+                .collect(),
+        }),
+    }
+}
