@@ -498,7 +498,6 @@ pub fn compare(left: &Value, op: Cmp, right: &Value) -> bool {
         (Cmp::Le, Some(o)) => ordered && o != Ordering::Greater,
         (Cmp::Gt, Some(o)) => ordered && o == Ordering::Greater,
         (Cmp::Ge, Some(o)) => ordered && o != Ordering::Less,
-        (Cmp::Eq, None) => false,
     }
 }
 

@@ -7,7 +7,7 @@ use quote::{format_ident, quote};
 use crate::emit::client::{doc_lines, json_tokens, shape_tokens};
 use crate::emit::types::type_tokens;
 use crate::ir::expose::{Action, ArgValue, Call, Exposed, Input, Step, TemplatePiece};
-use crate::ir::{ConsumedApi, Ir, Param, TypeRef};
+use crate::ir::{ConsumedApi, Ir, Param, Shape, TypeRef};
 
 /// The `operations` module.
 pub fn emit_operations(ir: &Ir) -> TokenStream {
@@ -97,16 +97,22 @@ fn emit_exposed(exposed: &Exposed, apis: &[ConsumedApi]) -> TokenStream {
                 Ok(::serde_json::Value::Object(output))
             }
         }
-        Action::Mock => {
-            let value = match &exposed.output {
-                Some(shape) => shape_tokens(shape, &quote!(input)),
-                None => quote!(::serde_json::Value::Object(::serde_json::Map::new())),
-            };
-            quote! {
-                let input = ::serde_json::to_value(&args).unwrap_or_default();
-                Ok(#value)
+        Action::Mock => match exposed.output.as_ref().filter(|shape| reads_input(shape)) {
+            Some(shape) => {
+                let value = shape_tokens(shape, &quote!(input));
+                quote! {
+                    let input = ::serde_json::to_value(&args).unwrap_or_default();
+                    Ok(#value)
+                }
             }
-        }
+            None => {
+                let value = match &exposed.output {
+                    Some(shape) => shape_tokens(shape, &quote!(::serde_json::Value::Null)),
+                    None => quote!(::serde_json::Value::Object(::serde_json::Map::new())),
+                };
+                quote! { Ok(#value) }
+            }
+        },
     };
     let doc = doc_lines(&[exposed.description.clone(), Some(String::new()), Some(format!("Exposed as `{name}`."))]);
     let args_binding = if uses_args(exposed) { quote!(args) } else { quote!(_args) };
@@ -132,9 +138,18 @@ fn emit_exposed(exposed: &Exposed, apis: &[ConsumedApi]) -> TokenStream {
 fn uses_args(exposed: &Exposed) -> bool {
     let reads = |call: &Call| call.args.iter().flatten().any(|value| !matches!(value, ArgValue::Literal(_)));
     match &exposed.action {
-        Action::Mock => true,
+        Action::Mock => exposed.output.as_ref().is_some_and(reads_input),
         Action::Call(call) => reads(call),
         Action::Steps { steps, .. } => steps.iter().any(|step| matches!(step, Step::Call { call, .. } if reads(call))),
+    }
+}
+
+/// Whether computing `shape` reads the value it is applied to.
+fn reads_input(shape: &Shape) -> bool {
+    match shape {
+        Shape::Path(_) | Shape::Array { .. } | Shape::Nested { mapping: Some(_), .. } => true,
+        Shape::Const(_) => false,
+        Shape::Nested { mapping: None, fields } => fields.iter().any(|(_, field)| reads_input(field)),
     }
 }
 
@@ -147,7 +162,7 @@ fn call_tokens(call: &Call, exposed: &Exposed, apis: &[ConsumedApi]) -> (Vec<Tok
     let mut bindings = Vec::new();
     let mut call_args = Vec::new();
     for (param, value) in op.params.iter().zip(&call.args) {
-        let binding = format_ident!("{}_arg", param.rust_name);
+        let binding = format_ident!("{}_arg", param.rust_name.trim_end_matches('_'));
         let owned = owned_type(&param.ty);
         let produce = value_tokens(value.as_ref(), param, exposed);
         if param.required {

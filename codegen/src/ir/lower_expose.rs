@@ -295,9 +295,18 @@ impl Lowering<'_> {
             _ => output_shape(&invocation.output_parameters, matches!(action, Action::Mock)),
         };
         let inputs = inputs.finish();
+        // A run-together name (`listdatabasebackups`) borrows the word boundaries the called
+        // operation's name already recovered.
+        let fn_name = match &action {
+            Action::Call(call) => {
+                let op = &self.apis[call.api].operations[call.operation];
+                if op.name.eq_ignore_ascii_case(name) { op.fn_name.clone() } else { names::snake_ident(name) }
+            }
+            _ => names::snake_ident(name),
+        };
         self.push(Exposed {
             name: name.to_string(),
-            fn_name: names::snake_ident(name),
+            fn_name,
             args_type: String::new(),
             description: invocation.description.clone().or_else(|| invocation.label.clone()),
             inputs,

@@ -13,3 +13,5 @@
 pub mod types;
 pub mod client;
 pub mod operations;
+pub mod rest;
+pub mod mcp;

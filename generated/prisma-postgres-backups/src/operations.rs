@@ -18,18 +18,18 @@ fn convert<T: ::serde::de::DeserializeOwned>(
             message: ::std::format!("argument `{name}`: {err}"),
         })
 }
-/// Arguments of [`listdatabasebackups`].
+/// Arguments of [`list_database_backups`].
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-pub struct ListdatabasebackupsArgs {
+pub struct ListDatabaseBackupsArgs {
     /// Unique identifier of the database
     pub databaseid: ::std::string::String,
 }
 /// Prisma List database backups
 ///
 /// Exposed as `listdatabasebackups`.
-pub async fn listdatabasebackups(
+pub async fn list_database_backups(
     clients: &super::client::Clients,
-    args: ListdatabasebackupsArgs,
+    args: ListDatabaseBackupsArgs,
 ) -> ::std::result::Result<::serde_json::Value, ::capgen_runtime::Error> {
     let database_id_arg: ::std::string::String = args.databaseid.clone();
     let result = clients
@@ -39,9 +39,9 @@ pub async fn listdatabasebackups(
     let result = ::serde_json::to_value(result).unwrap_or_default();
     Ok(result)
 }
-/// Arguments of [`createdatabasebackup`].
+/// Arguments of [`create_database_backup`].
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-pub struct CreatedatabasebackupArgs {
+pub struct CreateDatabaseBackupArgs {
     /// Unique identifier of the database
     pub databaseid: ::std::string::String,
     /// Request body (JSON).
@@ -51,9 +51,9 @@ pub struct CreatedatabasebackupArgs {
 /// Prisma Create a manual database backup
 ///
 /// Exposed as `createdatabasebackup`.
-pub async fn createdatabasebackup(
+pub async fn create_database_backup(
     clients: &super::client::Clients,
-    args: CreatedatabasebackupArgs,
+    args: CreateDatabaseBackupArgs,
 ) -> ::std::result::Result<::serde_json::Value, ::capgen_runtime::Error> {
     let database_id_arg: ::std::string::String = args.databaseid.clone();
     let body_arg: ::std::option::Option<types::BackupCreate> = args.body.clone();
@@ -64,9 +64,9 @@ pub async fn createdatabasebackup(
     let result = ::serde_json::to_value(result).unwrap_or_default();
     Ok(result)
 }
-/// Arguments of [`restoredatabasebackup`].
+/// Arguments of [`restore_database_backup`].
 #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-pub struct RestoredatabasebackupArgs {
+pub struct RestoreDatabaseBackupArgs {
     /// Unique identifier of the database
     pub databaseid: ::std::string::String,
     /// Unique identifier of the backup to restore
@@ -75,9 +75,9 @@ pub struct RestoredatabasebackupArgs {
 /// Prisma Restore a database from backup
 ///
 /// Exposed as `restoredatabasebackup`.
-pub async fn restoredatabasebackup(
+pub async fn restore_database_backup(
     clients: &super::client::Clients,
-    args: RestoredatabasebackupArgs,
+    args: RestoreDatabaseBackupArgs,
 ) -> ::std::result::Result<::serde_json::Value, ::capgen_runtime::Error> {
     let database_id_arg: ::std::string::String = args.databaseid.clone();
     let backup_id_arg: ::std::string::String = args.backupid.clone();
