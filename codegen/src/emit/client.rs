@@ -488,12 +488,27 @@ pub fn shape_tokens(shape: &Shape, input: &TokenStream) -> TokenStream {
                 Some(path) => select(path, input),
                 None => quote! { #input.clone() },
             };
+            if matches!(**item, Shape::Path(None)) {
+                return quote! {
+                    {
+                        let base: ::serde_json::Value = #base;
+                        match base {
+                            ::serde_json::Value::Null => ::serde_json::Value::Array(::std::vec::Vec::new()),
+                            ::serde_json::Value::Array(items) => ::serde_json::Value::Array(items),
+                            item => ::serde_json::Value::Array(::std::vec![item]),
+                        }
+                    }
+                };
+            }
             let each = shape_tokens(item, &quote!(item));
             quote! {
-                match #base {
-                    ::serde_json::Value::Array(items) => ::serde_json::Value::Array(items.iter().map(|item| #each).collect()),
-                    ::serde_json::Value::Null => ::serde_json::Value::Array(::std::vec::Vec::new()),
-                    item => ::serde_json::Value::Array(::std::vec![#each]),
+                {
+                    let base: ::serde_json::Value = #base;
+                    match base {
+                        ::serde_json::Value::Array(items) => ::serde_json::Value::Array(items.iter().map(|item| #each).collect()),
+                        ::serde_json::Value::Null => ::serde_json::Value::Array(::std::vec::Vec::new()),
+                        item => ::serde_json::Value::Array(::std::vec![#each]),
+                    }
                 }
             }
         }

@@ -54,7 +54,7 @@ fn emit_exposed(exposed: &Exposed, apis: &[ConsumedApi]) -> TokenStream {
         let ident = format_ident!("{}", input.rust_name);
         let wire = &input.name;
         let ty = type_tokens(&input.ty);
-        let doc = doc_lines(&[input.description.clone()]);
+        let doc = doc_lines(std::slice::from_ref(&input.description));
         let rename = (input.rust_name != input.name).then(|| quote! { #[serde(rename = #wire)] });
         if input.required {
             quote! { #doc #rename pub #ident: #ty, }
@@ -70,7 +70,7 @@ fn emit_exposed(exposed: &Exposed, apis: &[ConsumedApi]) -> TokenStream {
     let args_doc = format!(" Arguments of [`{}`].", exposed.fn_name);
     let body = match &exposed.action {
         Action::Call(call) => {
-            let (bindings, invocation) = call_tokens(call, exposed, apis);
+            let (bindings, invocation) = call_tokens(call, exposed, apis, true);
             let result = match &exposed.output {
                 Some(shape) => shape_tokens(shape, &quote!(result)),
                 None => quote!(result),
@@ -154,17 +154,27 @@ fn reads_input(shape: &Shape) -> bool {
 }
 
 /// `let` bindings for each argument of a consumed call, and the call expression.
-fn call_tokens(call: &Call, exposed: &Exposed, apis: &[ConsumedApi]) -> (Vec<TokenStream>, TokenStream) {
+/// With `take`, arguments read once are moved out of `args` instead of cloned.
+fn call_tokens(call: &Call, exposed: &Exposed, apis: &[ConsumedApi], take: bool) -> (Vec<TokenStream>, TokenStream) {
     let Some(op) = apis.get(call.api).and_then(|api| api.operations.get(call.operation)) else {
         return (Vec::new(), quote! { ::std::future::ready(::std::result::Result::<::serde_json::Value, ::capgen_runtime::Error>::Ok(::serde_json::Value::Null)) });
     };
     let api = &apis[call.api];
+    let mut uses = vec![0usize; exposed.inputs.len()];
+    for value in call.args.iter().flatten() {
+        match value {
+            ArgValue::Input(index) => uses[*index] += 1,
+            ArgValue::Template(pieces) => pieces.iter().for_each(|p| if let TemplatePiece::Input(i) = p { uses[*i] += 2 }),
+            ArgValue::Literal(_) => {}
+        }
+    }
+    let movable: Vec<bool> = uses.iter().map(|&n| take && n == 1).collect();
     let mut bindings = Vec::new();
     let mut call_args = Vec::new();
     for (param, value) in op.params.iter().zip(&call.args) {
         let binding = format_ident!("{}_arg", param.rust_name.trim_end_matches('_'));
         let owned = owned_type(&param.ty);
-        let produce = value_tokens(value.as_ref(), param, exposed);
+        let produce = value_tokens(value.as_ref(), param, exposed, &movable);
         if param.required {
             bindings.push(quote! { let #binding: #owned = #produce; });
         } else {
@@ -197,7 +207,7 @@ fn borrow_tokens(binding: &proc_macro2::Ident, param: &Param) -> TokenStream {
 }
 
 /// An expression producing the owned value (wrapped in `Option` when the parameter is optional).
-fn value_tokens(value: Option<&ArgValue>, param: &Param, exposed: &Exposed) -> TokenStream {
+fn value_tokens(value: Option<&ArgValue>, param: &Param, exposed: &Exposed, movable: &[bool]) -> TokenStream {
     let operation = &exposed.name;
     let wire = &param.name;
     let owned = owned_type(&param.ty);
@@ -215,14 +225,20 @@ fn value_tokens(value: Option<&ArgValue>, param: &Param, exposed: &Exposed) -> T
             let input: &Input = &exposed.inputs[*index];
             let field = format_ident!("{}", input.rust_name);
             let same_type = input.ty == param.ty;
+            let copy = matches!(input.ty, TypeRef::Integer | TypeRef::Number | TypeRef::Boolean);
+            let read = if copy || movable.get(*index).copied().unwrap_or(false) {
+                quote! { args.#field }
+            } else {
+                quote! { args.#field.clone() }
+            };
             match (input.required, param.required, same_type) {
-                (true, true, true) => quote! { args.#field.clone() },
-                (true, false, true) => quote! { Some(args.#field.clone()) },
-                (false, false, true) => quote! { args.#field.clone() },
+                (true, true, true) => read,
+                (true, false, true) => quote! { Some(#read) },
+                (false, false, true) => read,
                 (false, true, true) => {
                     let message = format!("missing argument `{}`", input.name);
                     quote! {
-                        args.#field.clone().ok_or_else(|| ::capgen_runtime::Error::InvalidRequest {
+                        #read.ok_or_else(|| ::capgen_runtime::Error::InvalidRequest {
                             operation: #operation,
                             message: #message.to_owned(),
                         })?
@@ -286,8 +302,8 @@ fn value_tokens(value: Option<&ArgValue>, param: &Param, exposed: &Exposed) -> T
 fn step_tokens(step: &Step, exposed: &Exposed, apis: &[ConsumedApi]) -> TokenStream {
     match step {
         Step::Call { name, call } => {
-            let (bindings, invocation) = call_tokens(call, exposed, apis);
-            quote! {
+            let (bindings, invocation) = call_tokens(call, exposed, apis, false);
+                quote! {
                 {
                     #(#bindings)*
                     let result = #invocation.await?;

@@ -1,17 +1,981 @@
-//! Workflow IR: Arazzo workflows lowered for the workflow emitter (in progress).
+//! Workflow IR: Arazzo workflows lowered for the workflow emitter ([`crate::emit::workflow`]).
+//!
+//! Each workflow becomes a [`Workflow`]: typed inputs from its JSON Schema, steps that call a
+//! consumed operation ([`Call`], resolved through the OpenAPI source description and matched to
+//! the capability's operation) or another workflow, success criteria and actions, and outputs.
+//! Every runtime expression is turned into a [`Value`] here, so the emitter only writes Rust.
+//!
+//! Lowering never panics. Whatever cannot be compiled (an operation the capability does not
+//! consume, `goto` to another workflow, an XPath criterion, …) sets [`Workflow::unsupported`] to
+//! a precise reason; the emitter then leaves that workflow out with a doc comment.
 
+use std::collections::BTreeSet;
+
+use indexmap::IndexMap;
+use serde_json::Value as Json;
+
+use crate::expr::{self, Check as ParsedCheck, CompareOp, Condition, Expr, JsonPointer, Literal, Operand, Source, WorkflowField};
 use crate::generate::LoadedArazzo;
-use crate::ir::ConsumedApi;
-use crate::parse::openapi::OpenApiDoc;
+use crate::ir::names;
+use crate::ir::{ConsumedApi, FixedParam, Operation, ParamLocation, PathPart, SpecValue};
+use crate::parse::arazzo::{self as az, ActionType, ArazzoDoc, ParameterIn, Reusable};
+use crate::parse::openapi::{OaOperation, OpenApiDoc};
 
-/// One Arazzo workflow.
+/// One Arazzo workflow: one `async fn` (plus a `_traced` twin) in the `workflows` module.
 #[derive(Clone, Debug)]
 pub struct Workflow {
     pub workflow_id: String,
+    /// Rust function name (`backup_and_restore_database`).
+    pub fn_name: String,
+    /// Prefix of the generated types (`BackupAndRestoreDatabase` → `…Inputs`, `…Outputs`).
+    pub type_prefix: String,
+    pub summary: Option<String>,
+    pub description: Option<String>,
+    pub inputs: Vec<InputField>,
+    pub steps: Vec<Step>,
+    pub outputs: Vec<NamedValue>,
+    /// Why this workflow cannot be generated; the emitter skips it when set.
+    pub unsupported: Option<String>,
+    /// Things a reader should know (legacy forms accepted, settings ignored).
+    pub notes: Vec<String>,
+}
+
+/// One property of the inputs schema.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InputField {
+    pub name: String,
+    pub rust_name: String,
+    pub ty: InputType,
+    pub required: bool,
+    pub description: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputType {
+    String,
+    Integer,
+    Number,
+    Boolean,
+    /// Objects, arrays and anything else: a `serde_json::Value`.
+    Json,
+}
+
+/// A named value: a step or workflow output.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NamedValue {
+    pub name: String,
+    /// The Rust name: a field of the outputs struct, or the local variable holding a step output.
+    pub rust_name: String,
+    /// The expression as written, for doc comments.
+    pub source: String,
+    pub value: Value,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    pub step_id: String,
+    /// Variant of the generated step enum (`CreateBackup`).
+    pub variant: String,
+    pub description: Option<String>,
+    pub kind: StepKind,
+    /// All must hold for success. Empty for a workflow step without criteria.
+    pub criteria: Vec<Criterion>,
+    pub outputs: Vec<NamedValue>,
+    /// Step actions first, then workflow-level actions not overridden by name.
+    pub on_success: Vec<Action>,
+    pub on_failure: Vec<Action>,
+}
+
+impl Step {
+    /// Whether a failure action retries (then the run options' polling policy does not apply).
+    pub fn has_retry(&self) -> bool {
+        self.on_failure.iter().any(|a| matches!(a.kind, ActionKind::Retry { .. }))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum StepKind {
+    /// An HTTP call through a capability client.
+    Call(Call),
+    /// Runs another workflow (an index into the lowered workflows) with these inputs.
+    Workflow { index: usize, inputs: Vec<(String, Value)>, result_var: String },
+}
+
+/// A request to a consumed operation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Call {
+    /// Field of `client::Clients` (the consumed namespace's module name).
+    pub client: String,
+    /// The consumed operation's name (for errors and logs).
+    pub operation: String,
+    /// The OpenAPI operationId the step named.
+    pub operation_id: String,
+    pub method: String,
+    pub path_template: String,
+    pub path: Vec<PathSegment>,
+    pub query: Vec<(String, Value)>,
+    pub headers: Vec<(String, Value)>,
+    /// Sent as one `Cookie` header.
+    pub cookies: Vec<(String, Value)>,
+    pub body: Option<CallBody>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum PathSegment {
+    Text(String),
+    Param { name: String, value: Value },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallBody {
+    /// `application/x-www-form-urlencoded` instead of JSON.
+    pub form: bool,
+    pub payload: Value,
+    /// JSON Pointer targets set after the payload is built.
+    pub replacements: Vec<(String, Value)>,
+}
+
+/// A value computed at run time; every variant evaluates to a `serde_json::Value`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Literal(Json),
+    /// `$statusCode`
+    StatusCode,
+    /// `$url` of the current request.
+    Url,
+    /// `$response.body[#pointer]`
+    ResponseBody(Option<String>),
+    /// `$response.header.X`
+    ResponseHeader(String),
+    /// `$inputs.x[#pointer]` (a field of the inputs struct).
+    Input { field: String, pointer: Option<String> },
+    /// `$steps.s.outputs.x[#pointer]` (a local variable).
+    Local { var: String, pointer: Option<String> },
+    /// Text with embedded values (`Bearer {$inputs.apiToken}`): always a string.
+    Text(Vec<TextPart>),
+    Array(Vec<Value>),
+    Object(Vec<(String, Value)>),
+    /// The length of an array or string (legacy `<path>.length` criteria).
+    Length(Box<Value>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TextPart {
+    Literal(String),
+    Value(Value),
+}
+
+/// A success criterion or action criterion.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Criterion {
+    /// The condition as written (error messages quote it).
+    pub text: String,
+    pub check: Check,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Check {
+    Condition(Cond),
+    /// The value's text matches the pattern.
+    Regex { value: Value, pattern: String },
+    /// The RFC 9535 query selects at least one node.
+    JsonPath { value: Value, query: String },
+    /// No criteria were written: the status is 2xx.
+    Success2xx,
+}
+
+/// A compiled simple condition.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cond {
+    Truthy(Value),
+    /// `$statusCode <op> <integer>`: compiled to a plain integer comparison.
+    Status(CompareOp, u64),
+    Compare { left: Value, op: CompareOp, right: Value },
+    Not(Box<Cond>),
+    And(Box<Cond>, Box<Cond>),
+    Or(Box<Cond>, Box<Cond>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Action {
+    pub name: String,
+    pub kind: ActionKind,
+    /// All must hold for the action to apply; empty means always.
+    pub criteria: Vec<Criterion>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ActionKind {
+    End,
+    /// Go to the step at this index.
+    Goto(usize),
+    /// Run the step at `step` again (the current one unless the action names another).
+    Retry { after: Option<f64>, limit: u32, step: usize },
 }
 
 /// Lowers every workflow of the loaded Arazzo documents.
 pub fn lower(arazzo: &[LoadedArazzo], openapi: &[OpenApiDoc], apis: &[ConsumedApi]) -> Vec<Workflow> {
-    let _ = (arazzo, openapi, apis);
-    Vec::new()
+    // Names and global indices first, so workflow steps can refer to any workflow.
+    let mut fn_names = BTreeSet::new();
+    let mut type_names = BTreeSet::new();
+    let mut index = Vec::new();
+    for (d, loaded) in arazzo.iter().enumerate() {
+        for (w, workflow) in loaded.doc.workflows.iter().enumerate() {
+            let fn_name = names::unique(names::snake_ident(&workflow.workflow_id), &mut fn_names);
+            let type_prefix = names::unique(names::camel_ident(&workflow.workflow_id), &mut type_names);
+            index.push((d, w, fn_name, type_prefix));
+        }
+    }
+    let mut out: Vec<Workflow> = index
+        .iter()
+        .map(|(d, w, fn_name, type_prefix)| {
+            let loaded = &arazzo[*d];
+            let source = &loaded.doc.workflows[*w];
+            let mut workflow = Workflow {
+                workflow_id: source.workflow_id.clone(),
+                fn_name: fn_name.clone(),
+                type_prefix: type_prefix.clone(),
+                summary: source.summary.clone(),
+                description: source.description.clone(),
+                inputs: Vec::new(),
+                steps: Vec::new(),
+                outputs: Vec::new(),
+                unsupported: None,
+                notes: Vec::new(),
+            };
+            let find_workflow = |id: &str| index.iter().position(|(dd, ww, _, _)| *dd == *d && arazzo[*dd].doc.workflows[*ww].workflow_id == id);
+            let mut lowering = Lowering { doc: &loaded.doc, loaded, openapi, apis, workflow: source, find_workflow: &find_workflow, notes: Vec::new(), locals: IndexMap::new() };
+            match lowering.workflow() {
+                Ok((inputs, steps, outputs)) => {
+                    workflow.inputs = inputs;
+                    workflow.steps = steps;
+                    workflow.outputs = outputs;
+                }
+                Err(reason) => workflow.unsupported = Some(reason),
+            }
+            workflow.notes = lowering.notes;
+            workflow
+        })
+        .collect();
+    mark_unsupported_callers(&mut out);
+    out
+}
+
+/// A workflow that calls an unsupported workflow, or calls itself (directly or not), is
+/// unsupported too.
+fn mark_unsupported_callers(workflows: &mut [Workflow]) {
+    let calls: Vec<Vec<usize>> = workflows
+        .iter()
+        .map(|w| {
+            w.steps
+                .iter()
+                .filter_map(|s| match &s.kind {
+                    StepKind::Workflow { index, .. } => Some(*index),
+                    StepKind::Call(_) => None,
+                })
+                .collect()
+        })
+        .collect();
+    for start in 0..workflows.len() {
+        if workflows[start].unsupported.is_some() {
+            continue;
+        }
+        // Depth-first over the calls from `start`.
+        let mut stack: Vec<usize> = calls[start].clone();
+        let mut seen = BTreeSet::new();
+        while let Some(next) = stack.pop() {
+            if !seen.insert(next) {
+                continue;
+            }
+            let Some(callee) = workflows.get(next) else { continue };
+            let reason = if next == start {
+                Some(format!("workflow `{}` calls itself through workflow steps, which capgen does not compile", workflows[start].workflow_id))
+            } else {
+                callee.unsupported.as_ref().map(|_| format!("it calls workflow `{}`, which cannot be generated", callee.workflow_id))
+            };
+            if let Some(reason) = reason {
+                workflows[start].unsupported = Some(reason);
+                break;
+            }
+            stack.extend(calls[next].iter().copied());
+        }
+    }
+}
+
+/// Where an expression is evaluated, which decides what it may read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Place {
+    /// Parameters and request bodies of an operation step (before the call).
+    Request,
+    /// Criteria, outputs and actions of an operation step (after the call).
+    Response,
+    /// Parameters of a workflow step.
+    WorkflowStepInput,
+    /// Criteria, outputs and actions of a workflow step: `$outputs.x` reads the called workflow's.
+    WorkflowStepResult,
+    /// The workflow's own outputs.
+    WorkflowOutputs,
+}
+
+type Lowered = (Vec<InputField>, Vec<Step>, Vec<NamedValue>);
+
+struct Lowering<'a> {
+    doc: &'a ArazzoDoc,
+    loaded: &'a LoadedArazzo,
+    openapi: &'a [OpenApiDoc],
+    apis: &'a [ConsumedApi],
+    workflow: &'a az::Workflow,
+    find_workflow: &'a dyn Fn(&str) -> Option<usize>,
+    notes: Vec<String>,
+    /// stepId → (output name → local variable), declared before any expression is lowered.
+    locals: IndexMap<String, IndexMap<String, String>>,
+}
+
+/// The current step's context for expressions.
+#[derive(Default)]
+struct StepScope {
+    place: Option<Place>,
+    /// The request's parameters by location, for `$request.*`.
+    path: Vec<(String, Value)>,
+    query: Vec<(String, Value)>,
+    headers: Vec<(String, Value)>,
+    body: Option<Value>,
+    /// The variable holding a called workflow's outputs (workflow steps).
+    result_var: Option<String>,
+    /// workflowId → variable holding its outputs (steps of this workflow that call it).
+    called: Vec<(String, String)>,
+}
+
+impl Lowering<'_> {
+    fn workflow(&mut self) -> Result<Lowered, String> {
+        let inputs = self.inputs()?;
+        let w = self.workflow;
+        let step_ids: Vec<&str> = w.steps.iter().map(|s| s.step_id.as_str()).collect();
+        if w.steps.is_empty() {
+            return Err(format!("workflow `{}` has no steps", w.workflow_id));
+        }
+
+        // Local variables for every step output (and called workflows' results).
+        let mut taken = BTreeSet::from(["inputs".to_string(), "clients".to_string(), "run".to_string(), "step".to_string(), "http".to_string()]);
+        let mut called = Vec::new();
+        for step in &w.steps {
+            let prefix = names::snake_ident(&step.step_id);
+            let mut outputs = IndexMap::new();
+            for output in &step.outputs {
+                let var = names::unique(format!("{prefix}_{}", names::snake_ident(&output.name)), &mut taken);
+                outputs.insert(output.name.clone(), var);
+            }
+            if let Some(id) = &step.workflow_id {
+                called.push((id.clone(), names::unique(format!("{prefix}_result"), &mut taken)));
+            }
+            self.locals.insert(step.step_id.clone(), outputs);
+        }
+
+        let mut variants = BTreeSet::new();
+        let mut steps = Vec::new();
+        for step in &w.steps {
+            let lowered = self.step(step, &inputs, &step_ids, &called).map_err(|e| format!("step `{}`: {e}", step.step_id))?;
+            let variant = names::unique(names::camel_ident(&step.step_id), &mut variants);
+            steps.push(Step { variant, ..lowered });
+        }
+
+        let mut fields = BTreeSet::new();
+        let mut outputs = Vec::new();
+        let scope = StepScope { place: Some(Place::WorkflowOutputs), called: called.clone(), ..StepScope::default() };
+        for output in &w.outputs {
+            let value = self.expression_text(&output.value, &scope, &inputs).map_err(|e| format!("output `{}`: {e}", output.name))?;
+            let rust_name = names::unique(names::snake_ident(&output.name), &mut fields);
+            outputs.push(NamedValue { name: output.name.clone(), rust_name, source: output.value.clone(), value });
+        }
+        Ok((inputs, steps, outputs))
+    }
+
+    /// The inputs schema's properties (a `$ref` into `components.inputs` is followed).
+    fn inputs(&mut self) -> Result<Vec<InputField>, String> {
+        let Some(mut schema) = self.workflow.inputs.as_ref() else { return Ok(Vec::new()) };
+        if let Some(reference) = schema.get("$ref").and_then(Json::as_str) {
+            let name = reference.rsplit('/').next().unwrap_or_default();
+            schema = self
+                .doc
+                .components
+                .inputs
+                .get(name)
+                .ok_or_else(|| format!("the inputs schema `{reference}` is not in `components.inputs`"))?;
+        }
+        let required: Vec<&str> = schema.get("required").and_then(Json::as_array).into_iter().flatten().filter_map(Json::as_str).collect();
+        let Some(properties) = schema.get("properties").and_then(Json::as_object) else { return Ok(Vec::new()) };
+        let mut taken = BTreeSet::new();
+        Ok(properties
+            .iter()
+            .map(|(name, property)| {
+                let ty = match property.get("type").and_then(Json::as_str) {
+                    Some("string") => InputType::String,
+                    Some("integer") => InputType::Integer,
+                    Some("number") => InputType::Number,
+                    Some("boolean") => InputType::Boolean,
+                    _ => InputType::Json,
+                };
+                InputField {
+                    name: name.clone(),
+                    rust_name: names::unique(names::snake_ident(name), &mut taken),
+                    ty,
+                    required: required.contains(&name.as_str()),
+                    description: property.get("description").and_then(Json::as_str).map(str::to_string),
+                }
+            })
+            .collect())
+    }
+
+    fn step(&mut self, step: &az::Step, inputs: &[InputField], step_ids: &[&str], called: &[(String, String)]) -> Result<Step, String> {
+        let parameters = self.parameters(&step.parameters)?;
+        let mut scope = StepScope { called: called.to_vec(), ..StepScope::default() };
+        let kind = if let Some(workflow_id) = &step.workflow_id {
+            if workflow_id.starts_with('$') {
+                return Err(format!("calling workflow `{workflow_id}` of another source description is not supported"));
+            }
+            let index = (self.find_workflow)(workflow_id).ok_or_else(|| format!("workflow `{workflow_id}` is not in this document"))?;
+            scope.place = Some(Place::WorkflowStepInput);
+            let mut values = Vec::new();
+            for (name, _, value) in &parameters {
+                values.push((name.clone(), self.json_value(value, &scope, inputs)?));
+            }
+            let result_var = called.iter().find(|(id, _)| id == workflow_id).map(|(_, v)| v.clone()).unwrap_or_default();
+            scope.place = Some(Place::WorkflowStepResult);
+            scope.result_var = Some(result_var.clone());
+            StepKind::Workflow { index, inputs: values, result_var }
+        } else {
+            let call = self.call(step, &parameters, &mut scope, inputs)?;
+            scope.place = Some(Place::Response);
+            StepKind::Call(call)
+        };
+
+        let criteria = match (&step.success_criteria, &kind) {
+            (Some(list), _) if !list.is_empty() => {
+                list.iter().map(|c| self.criterion(c, &scope, inputs)).collect::<Result<Vec<_>, _>>()?
+            }
+            (_, StepKind::Call(_)) => vec![Criterion { text: "the HTTP status is 2xx".to_string(), check: Check::Success2xx }],
+            (_, StepKind::Workflow { .. }) => Vec::new(),
+        };
+
+        let outputs = step
+            .outputs
+            .iter()
+            .map(|output| {
+                let value = self.expression_text(&output.value, &scope, inputs).map_err(|e| format!("output `{}`: {e}", output.name))?;
+                let rust_name = self.locals.get(&step.step_id).and_then(|o| o.get(&output.name)).cloned().unwrap_or_default();
+                Ok(NamedValue { name: output.name.clone(), rust_name, source: output.value.clone(), value })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+
+        let here = step_ids.iter().position(|id| *id == step.step_id).unwrap_or_default();
+        let on_success = self.actions(&step.on_success, &self.workflow.success_actions, true, here, step_ids, &scope, inputs)?;
+        let on_failure = self.actions(&step.on_failure, &self.workflow.failure_actions, false, here, step_ids, &scope, inputs)?;
+        Ok(Step {
+            step_id: step.step_id.clone(),
+            variant: String::new(),
+            description: step.description.clone(),
+            kind,
+            criteria,
+            outputs,
+            on_success,
+            on_failure,
+        })
+    }
+
+    /// Inline and referenced parameters: `(name, in, value)`.
+    fn parameters(&self, list: &[Reusable<az::Parameter>]) -> Result<Vec<(String, Option<ParameterIn>, Json)>, String> {
+        list.iter()
+            .map(|p| match p {
+                Reusable::Inline(p) => Ok((p.name.clone(), p.location, p.value.clone())),
+                Reusable::Reference(r) => {
+                    let name = r.reference.strip_prefix("$components.parameters.").ok_or_else(|| format!("`{}` is not a parameter reference", r.reference))?;
+                    let p = self.doc.components.parameters.get(name).ok_or_else(|| format!("`{}` is not in `components.parameters`", r.reference))?;
+                    Ok((p.name.clone(), p.location, r.value.clone().unwrap_or_else(|| p.value.clone())))
+                }
+            })
+            .collect()
+    }
+
+    fn call(&mut self, step: &az::Step, parameters: &[(String, Option<ParameterIn>, Json)], scope: &mut StepScope, inputs: &[InputField]) -> Result<Call, String> {
+        let (oa, operation_id) = self.openapi_operation(step)?;
+        let (api, op) = self.consumed(oa.as_ref(), &operation_id)?;
+        scope.place = Some(Place::Request);
+
+        let mut query = Vec::new();
+        let mut headers = Vec::new();
+        let mut cookies = Vec::new();
+        let mut path_values = Vec::new();
+        for fixed in &op.fixed {
+            self.fixed_param(fixed, &op.name, &mut query, &mut headers);
+        }
+        for (name, location, value) in parameters {
+            let value = self.json_value(value, scope, inputs).map_err(|e| format!("parameter `{name}`: {e}"))?;
+            match location {
+                Some(ParameterIn::Path) => path_values.push((name.clone(), value)),
+                Some(ParameterIn::Query) => query.push((name.clone(), value)),
+                Some(ParameterIn::Header) => {
+                    headers.retain(|(n, _): &(String, Value)| !n.eq_ignore_ascii_case(name));
+                    if name.eq_ignore_ascii_case("authorization") && api.auth != crate::ir::Auth::None {
+                        self.notes.push(format!(
+                            "step `{}` sets `Authorization`; the `{}` client's own authentication currently replaces it",
+                            step.step_id, api.namespace
+                        ));
+                    }
+                    headers.push((name.clone(), value));
+                }
+                Some(ParameterIn::Cookie) => cookies.push((name.clone(), value)),
+                None => return Err(format!("parameter `{name}` has no `in`; operation steps need `in: path|query|header|cookie`")),
+            }
+        }
+
+        let mut path = Vec::new();
+        for part in &op.path {
+            match part {
+                PathPart::Text(text) => path.push(PathSegment::Text(text.clone())),
+                PathPart::Param(i) => {
+                    let Some(param) = op.params.get(*i) else { continue };
+                    let value = path_values
+                        .iter()
+                        .find(|(n, _)| n.eq_ignore_ascii_case(&param.name))
+                        .map(|(_, v)| v.clone())
+                        .ok_or_else(|| format!("no `in: path` parameter gives `{{{}}}` of `{} {}`", param.name, op.method, op.path_template))?;
+                    path.push(PathSegment::Param { name: param.name.clone(), value });
+                }
+            }
+        }
+
+        let body = match &step.request_body {
+            None => None,
+            Some(body) => Some(self.body(body, oa.as_ref(), scope, inputs)?),
+        };
+        scope.path = path_values;
+        scope.query = query.clone();
+        scope.headers = headers.clone();
+        scope.body = body.as_ref().map(|b| b.payload.clone());
+        Ok(Call {
+            client: api.module.clone(),
+            operation: op.name.clone(),
+            operation_id,
+            method: op.method.clone(),
+            path_template: op.path_template.clone(),
+            path,
+            query,
+            headers,
+            cookies,
+            body,
+        })
+    }
+
+    /// A capability parameter with a fixed value: literal query and header values are sent.
+    fn fixed_param(&mut self, fixed: &FixedParam, operation: &str, query: &mut Vec<(String, Value)>, headers: &mut Vec<(String, Value)>) {
+        let SpecValue::Literal(text) = &fixed.value else {
+            self.notes.push(format!("`{}` of `{operation}` comes from binds and is not sent by workflow steps", fixed.name));
+            return;
+        };
+        let value = Value::Literal(Json::String(text.clone()));
+        match fixed.location {
+            ParamLocation::Query => query.push((fixed.name.clone(), value)),
+            ParamLocation::Header => headers.push((fixed.name.clone(), value)),
+            _ => self.notes.push(format!("fixed parameter `{}` of `{operation}` is not sent by workflow steps", fixed.name)),
+        }
+    }
+
+    /// The OpenAPI operation a step names, and its operationId.
+    fn openapi_operation(&self, step: &az::Step) -> Result<(Option<OaOperation>, String), String> {
+        let docs: Vec<(&str, Option<&OpenApiDoc>)> = self
+            .loaded
+            .sources
+            .iter()
+            .map(|(name, index)| (name.as_str(), index.and_then(|i| self.openapi.get(i))))
+            .collect();
+        if let Some(id) = &step.operation_id {
+            let (source, id) = match expr::parse_expression(id) {
+                Ok(Expr::SourceDescription { source, reference }) => (Some(source), reference),
+                _ => (None, id.clone()),
+            };
+            let candidates = docs.iter().filter(|(name, _)| source.as_deref().is_none_or(|s| s == *name));
+            let found = candidates.clone().find_map(|(_, doc)| doc.and_then(|d| d.find_by_operation_id(&id)));
+            return match found {
+                Some(op) => Ok((Some(op.clone()), op.operation_id.clone().unwrap_or(id))),
+                None if candidates.clone().all(|(_, doc)| doc.is_none()) => Ok((None, id)),
+                None => Err(format!("operation `{id}` is not in the source description")),
+            };
+        }
+        if let Some(path) = &step.operation_path {
+            let parsed = expr::parse_operation_path(path).map_err(|e| format!("invalid operationPath: {}", e.message))?;
+            let (template, method) =
+                parsed.path_and_method().ok_or_else(|| format!("operationPath `{path}` does not point at `/paths/<path>/<method>`"))?;
+            let doc = docs
+                .iter()
+                .find(|(name, _)| *name == parsed.source)
+                .and_then(|(_, d)| *d)
+                .ok_or_else(|| format!("source description `{}` is not loaded", parsed.source))?;
+            let op = doc.find_by_method_path(method, template).ok_or_else(|| format!("`{} {template}` is not in source description `{}`", method.to_ascii_uppercase(), parsed.source))?;
+            let id = op.operation_id.clone().unwrap_or_else(|| format!("{} {}", op.method.to_ascii_uppercase(), op.path));
+            return Ok((Some(op.clone()), id));
+        }
+        Err("the step names neither `operationId`, `operationPath` nor `workflowId`".to_string())
+    }
+
+    /// The capability's consumed operation matching an OpenAPI operation: same operationId
+    /// (ignoring case and punctuation, also against the consumed name), else same method and path.
+    fn consumed(&self, oa: Option<&OaOperation>, operation_id: &str) -> Result<(&ConsumedApi, &Operation), String> {
+        let squash = |s: &str| s.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
+        let wanted = squash(operation_id);
+        let all = || self.apis.iter().flat_map(|api| api.operations.iter().map(move |op| (api, op)));
+        let by_id = all().find(|(_, op)| op.operation_id.as_deref().is_some_and(|id| squash(id) == wanted) || squash(&op.name) == wanted);
+        let by_path = || {
+            let oa = oa?;
+            let shape = |p: &str| placeholder_shape(&crate::ir::build::normalise_path(p));
+            all().find(|(_, op)| op.method.eq_ignore_ascii_case(&oa.method) && shape(&op.path_template) == shape(&oa.path))
+        };
+        by_id.or_else(by_path).ok_or_else(|| {
+            let what = match oa {
+                Some(oa) => format!("`{operation_id}` ({} {})", oa.method.to_ascii_uppercase(), oa.path),
+                None => format!("`{operation_id}`"),
+            };
+            if self.apis.is_empty() {
+                format!("operation {what} cannot be called: the capability consumes no HTTP API")
+            } else {
+                format!(
+                    "operation {what} is not consumed by the capability; add it to a `consumes` resource so the workflow can call it through a typed client"
+                )
+            }
+        })
+    }
+
+    fn body(&mut self, body: &az::RequestBody, oa: Option<&OaOperation>, scope: &StepScope, inputs: &[InputField]) -> Result<CallBody, String> {
+        let content_type = body
+            .content_type
+            .clone()
+            .or_else(|| oa.and_then(|o| o.request_body.as_ref()).map(|b| b.content_type.clone()))
+            .unwrap_or_else(|| "application/json".to_string())
+            .to_ascii_lowercase();
+        let form = content_type.contains("x-www-form-urlencoded");
+        if !form && !content_type.contains("json") {
+            return Err(format!("request bodies of type `{content_type}` are not supported (JSON and form bodies are)"));
+        }
+        let mut payload = body.payload.clone().unwrap_or(Json::Null);
+        if let Json::String(text) = &payload {
+            // A JSON document written as a string.
+            match serde_json::from_str::<Json>(text) {
+                Ok(parsed) if parsed.is_object() || parsed.is_array() => payload = parsed,
+                _ if text.contains('$') => return Err("a payload written as a text template is not supported; write it as YAML/JSON structure".to_string()),
+                _ => {}
+            }
+        }
+        let payload = self.json_value(&payload, scope, inputs).map_err(|e| format!("request body: {e}"))?;
+        let mut replacements = Vec::new();
+        for replacement in &body.replacements {
+            if !(replacement.target.is_empty() || replacement.target.starts_with('/')) {
+                return Err(format!("replacement target `{}` is not a JSON Pointer (XPath targets are not supported)", replacement.target));
+            }
+            let value = self.json_value(&replacement.value, scope, inputs).map_err(|e| format!("replacement `{}`: {e}", replacement.target))?;
+            replacements.push((replacement.target.clone(), value));
+        }
+        Ok(CallBody { form, payload, replacements })
+    }
+
+    /// A JSON value from the document: strings may be expressions or templates.
+    fn json_value(&mut self, value: &Json, scope: &StepScope, inputs: &[InputField]) -> Result<Value, String> {
+        Ok(match value {
+            Json::String(text) => self.expression_text(text, scope, inputs)?,
+            Json::Array(items) => {
+                let items = items.iter().map(|v| self.json_value(v, scope, inputs)).collect::<Result<Vec<_>, _>>()?;
+                if items.iter().all(|v| matches!(v, Value::Literal(_))) {
+                    Value::Literal(value.clone())
+                } else {
+                    Value::Array(items)
+                }
+            }
+            Json::Object(map) => {
+                let fields = map
+                    .iter()
+                    .map(|(k, v)| Ok((k.clone(), self.json_value(v, scope, inputs)?)))
+                    .collect::<Result<Vec<_>, String>>()?;
+                if fields.iter().all(|(_, v)| matches!(v, Value::Literal(_))) {
+                    Value::Literal(value.clone())
+                } else {
+                    Value::Object(fields)
+                }
+            }
+            other => Value::Literal(other.clone()),
+        })
+    }
+
+    /// A string that is a runtime expression, a template, or plain text.
+    fn expression_text(&mut self, text: &str, scope: &StepScope, inputs: &[InputField]) -> Result<Value, String> {
+        let parsed = expr::parse_value_string(text).map_err(|e| format!("`{text}`: {}", e.message))?;
+        if !parsed.legacy.is_empty() {
+            self.notes.push(format!("`{text}` is read as `{}`", expr::standard_form(text, &parsed.legacy)));
+        }
+        if let Some(single) = parsed.value.as_single_expr() {
+            return self.expr(&single.value, scope, inputs);
+        }
+        if parsed.value.is_literal() {
+            return Ok(Value::Literal(Json::String(text.to_string())));
+        }
+        let parts = parsed
+            .value
+            .parts
+            .iter()
+            .map(|part| match part {
+                expr::TemplatePart::Literal(text) => Ok(TextPart::Literal(text.clone())),
+                expr::TemplatePart::Expr(e) => Ok(TextPart::Value(self.expr(&e.value, scope, inputs)?)),
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(Value::Text(parts))
+    }
+
+    fn expr(&mut self, e: &Expr, scope: &StepScope, inputs: &[InputField]) -> Result<Value, String> {
+        let place = scope.place.unwrap_or(Place::Request);
+        let after_call = place == Place::Response;
+        let not_here = || format!("`{e}` cannot be used here");
+        let ptr = |p: &Option<JsonPointer>| p.as_ref().map(|p| p.to_string());
+        Ok(match e {
+            Expr::StatusCode if after_call => Value::StatusCode,
+            Expr::Url if after_call => Value::Url,
+            Expr::Method if after_call => Value::Literal(Json::Null),
+            Expr::Response(Source::Body(p)) if after_call => Value::ResponseBody(ptr(p)),
+            Expr::Response(Source::Header(name)) if after_call => Value::ResponseHeader(name.clone()),
+            Expr::Request(source) if after_call => {
+                let find = |list: &[(String, Value)], name: &str| {
+                    list.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map_or(Value::Literal(Json::Null), |(_, v)| v.clone())
+                };
+                match source {
+                    Source::Header(name) => find(&scope.headers, name),
+                    Source::Query(name) => find(&scope.query, name),
+                    Source::Path(name) => find(&scope.path, name),
+                    Source::Body(p) => with_pointer(scope.body.clone().unwrap_or(Value::Literal(Json::Null)), ptr(p)),
+                    Source::Payload(_) => return Err(not_here()),
+                }
+            }
+            Expr::Inputs { name, pointer } => {
+                let field = inputs
+                    .iter()
+                    .find(|f| &f.name == name)
+                    .ok_or_else(|| format!("`{e}`: input `{name}` is not declared in the workflow's inputs schema"))?;
+                Value::Input { field: field.rust_name.clone(), pointer: ptr(pointer) }
+            }
+            Expr::Workflow { workflow_id, field: WorkflowField::Inputs, name, pointer } if *workflow_id == self.workflow.workflow_id => {
+                self.expr(&Expr::Inputs { name: name.clone(), pointer: pointer.clone() }, scope, inputs)?
+            }
+            Expr::Workflow { workflow_id, field: WorkflowField::Outputs, name, pointer } => {
+                let var = scope
+                    .called
+                    .iter()
+                    .find(|(id, _)| id == workflow_id)
+                    .map(|(_, v)| v.clone())
+                    .ok_or_else(|| format!("`{e}`: no step of this workflow runs workflow `{workflow_id}`"))?;
+                Value::Local { var, pointer: Some(prepend(name, ptr(pointer))) }
+            }
+            Expr::Outputs { name, pointer } if place == Place::WorkflowStepResult => {
+                let var = scope.result_var.clone().unwrap_or_default();
+                Value::Local { var, pointer: Some(prepend(name, ptr(pointer))) }
+            }
+            Expr::StepOutput { step_id, output, pointer } => {
+                let var = self
+                    .locals
+                    .get(step_id)
+                    .ok_or_else(|| format!("`{e}`: step `{step_id}` is not in this workflow"))?
+                    .get(output)
+                    .ok_or_else(|| format!("`{e}`: step `{step_id}` has no output `{output}`"))?;
+                Value::Local { var: var.clone(), pointer: ptr(pointer) }
+            }
+            Expr::SourceDescription { source, reference } if reference == "url" => {
+                let url = self.doc.source_descriptions.iter().find(|s| &s.name == source).map(|s| s.url.clone()).ok_or_else(not_here)?;
+                Value::Literal(Json::String(url))
+            }
+            _ => return Err(not_here()),
+        })
+    }
+
+    fn criterion(&mut self, criterion: &az::Criterion, scope: &StepScope, inputs: &[InputField]) -> Result<Criterion, String> {
+        let text = criterion.condition.clone();
+        let parsed = expr::parse_criterion(criterion.kind, criterion.context.as_deref(), &criterion.condition).map_err(|e| match e {
+            expr::CheckError::UnsupportedXPath => "XPath criteria are not supported".to_string(),
+            expr::CheckError::MissingContext(kind) => format!("a `{}` criterion needs a `context`", kind.as_str()),
+            expr::CheckError::Context(e) | expr::CheckError::Condition(e) => format!("criterion `{text}`: {}", e.message),
+        })?;
+        if !parsed.legacy.is_empty() {
+            let standard = expr::standard_form(&text, &parsed.legacy);
+            self.notes.push(if standard.is_empty() { format!("criterion `{text}` uses a legacy form") } else { format!("criterion `{text}` is read as `{standard}`") });
+        }
+        let check = match parsed.value {
+            ParsedCheck::Simple(condition) => Check::Condition(self.condition(&condition, scope, inputs)?),
+            ParsedCheck::Regex { context, pattern } => {
+                regex::Regex::new(&pattern).map_err(|e| format!("criterion `{text}`: invalid regex: {e}"))?;
+                Check::Regex { value: self.expr(&context, scope, inputs)?, pattern }
+            }
+            ParsedCheck::JsonPath { context, query } => Check::JsonPath { value: self.expr(&context, scope, inputs)?, query },
+            ParsedCheck::JsonPathCompare { value, length, op, literal, .. } => {
+                let mut left = self.expr(&value, scope, inputs)?;
+                if length {
+                    left = Value::Length(Box::new(left));
+                }
+                Check::Condition(Cond::Compare { left, op, right: Value::Literal(literal_json(&literal)) })
+            }
+        };
+        Ok(Criterion { text, check })
+    }
+
+    fn condition(&mut self, condition: &Condition, scope: &StepScope, inputs: &[InputField]) -> Result<Cond, String> {
+        Ok(match condition {
+            Condition::Operand(operand) => Cond::Truthy(self.operand(operand, scope, inputs)?),
+            Condition::Compare { left, op, right } => {
+                let status_literal = |o: &Operand| match o {
+                    Operand::Literal(Literal::Number(n)) => n.as_u64(),
+                    _ => None,
+                };
+                let is_status = |o: &Operand| matches!(o, Operand::Expr(e) if e.value == Expr::StatusCode);
+                match (is_status(left), status_literal(right), is_status(right), status_literal(left)) {
+                    (true, Some(n), _, _) if scope.place == Some(Place::Response) => Cond::Status(*op, n),
+                    (_, _, true, Some(n)) if scope.place == Some(Place::Response) => Cond::Status(flip(*op), n),
+                    _ => Cond::Compare { left: self.operand(left, scope, inputs)?, op: *op, right: self.operand(right, scope, inputs)? },
+                }
+            }
+            Condition::Not(inner) => Cond::Not(Box::new(self.condition(inner, scope, inputs)?)),
+            Condition::And(a, b) => Cond::And(Box::new(self.condition(a, scope, inputs)?), Box::new(self.condition(b, scope, inputs)?)),
+            Condition::Or(a, b) => Cond::Or(Box::new(self.condition(a, scope, inputs)?), Box::new(self.condition(b, scope, inputs)?)),
+        })
+    }
+
+    fn operand(&mut self, operand: &Operand, scope: &StepScope, inputs: &[InputField]) -> Result<Value, String> {
+        match operand {
+            Operand::Literal(literal) => Ok(Value::Literal(literal_json(literal))),
+            Operand::Expr(e) => self.expr(&e.value, scope, inputs),
+        }
+    }
+
+    /// A step's actions merged with the workflow's (a step action overrides one of the same name).
+    #[allow(clippy::too_many_arguments)]
+    fn actions(
+        &mut self,
+        own: &[Reusable<az::Action>],
+        workflow_level: &[Reusable<az::Action>],
+        success: bool,
+        here: usize,
+        step_ids: &[&str],
+        scope: &StepScope,
+        inputs: &[InputField],
+    ) -> Result<Vec<Action>, String> {
+        let own = self.resolve_actions(own, success)?;
+        let mut all = own.clone();
+        for action in self.resolve_actions(workflow_level, success)? {
+            if !own.iter().any(|a| a.name == action.name) {
+                all.push(action);
+            }
+        }
+        let step_index = |id: &str| step_ids.iter().position(|s| *s == id).ok_or_else(|| format!("action target step `{id}` is not in this workflow"));
+        all.iter()
+            .map(|action| {
+                let what = if success { "success" } else { "failure" };
+                if action.workflow_id.is_some() {
+                    return Err(format!(
+                        "{what} action `{}` transfers to workflow `{}`, which is not supported yet",
+                        action.name,
+                        action.workflow_id.as_deref().unwrap_or_default()
+                    ));
+                }
+                let kind = match action.kind {
+                    ActionType::End => ActionKind::End,
+                    ActionType::Goto => {
+                        let target = action.step_id.as_deref().ok_or_else(|| format!("goto action `{}` names no `stepId`", action.name))?;
+                        ActionKind::Goto(step_index(target)?)
+                    }
+                    ActionType::Retry if success => return Err(format!("success action `{}` has type `retry`, which only failure actions may have", action.name)),
+                    ActionType::Retry => ActionKind::Retry {
+                        after: action.retry_after.filter(|s| s.is_finite() && *s >= 0.0),
+                        limit: u32::try_from(action.retry_limit.unwrap_or(1)).unwrap_or(u32::MAX),
+                        step: match action.step_id.as_deref() {
+                            Some(target) => step_index(target)?,
+                            None => here,
+                        },
+                    },
+                };
+                let criteria = action.criteria.iter().map(|c| self.criterion(c, scope, inputs)).collect::<Result<Vec<_>, _>>()?;
+                Ok(Action { name: action.name.clone(), kind, criteria })
+            })
+            .collect()
+    }
+
+    fn resolve_actions(&self, list: &[Reusable<az::Action>], success: bool) -> Result<Vec<az::Action>, String> {
+        let (prefix, components) = if success {
+            ("$components.successActions.", &self.doc.components.success_actions)
+        } else {
+            ("$components.failureActions.", &self.doc.components.failure_actions)
+        };
+        list.iter()
+            .map(|a| match a {
+                Reusable::Inline(a) => Ok(a.clone()),
+                Reusable::Reference(r) => r
+                    .reference
+                    .strip_prefix(prefix)
+                    .and_then(|name| components.get(name))
+                    .cloned()
+                    .ok_or_else(|| format!("`{}` is not in `components`", r.reference)),
+            })
+            .collect()
+    }
+}
+
+/// `{a}/b/{c}` → `{}/b/{}`, lower-cased, without a trailing slash.
+fn placeholder_shape(path: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for c in path.trim_end_matches('/').chars() {
+        match c {
+            '{' => {
+                inside = true;
+                out.push_str("{}");
+            }
+            '}' => inside = false,
+            c if !inside => out.push(c.to_ascii_lowercase()),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// `name` + `pointer` as one JSON Pointer (`/name/…`).
+fn prepend(name: &str, pointer: Option<String>) -> String {
+    format!("/{}{}", name.replace('~', "~0").replace('/', "~1"), pointer.unwrap_or_default())
+}
+
+fn with_pointer(value: Value, pointer: Option<String>) -> Value {
+    match (value, pointer) {
+        (value, None) => value,
+        (Value::Literal(json), Some(p)) => Value::Literal(json.pointer(&p).cloned().unwrap_or(Json::Null)),
+        (Value::Input { field, pointer: None }, Some(p)) => Value::Input { field, pointer: Some(p) },
+        (Value::Local { var, pointer: None }, Some(p)) => Value::Local { var, pointer: Some(p) },
+        (Value::Object(fields), Some(p)) => {
+            let mut tokens = p.trim_start_matches('/').splitn(2, '/');
+            let first = tokens.next().unwrap_or_default().replace("~1", "/").replace("~0", "~");
+            let rest = tokens.next().map(|r| format!("/{r}"));
+            let inner = fields.into_iter().find(|(k, _)| *k == first).map_or(Value::Literal(Json::Null), |(_, v)| v);
+            with_pointer(inner, rest)
+        }
+        // Other shapes (templates, nested pointers) read as null rather than guess.
+        _ => Value::Literal(Json::Null),
+    }
+}
+
+/// `a < b` ⇔ `b > a`.
+fn flip(op: CompareOp) -> CompareOp {
+    match op {
+        CompareOp::Lt => CompareOp::Gt,
+        CompareOp::Le => CompareOp::Ge,
+        CompareOp::Gt => CompareOp::Lt,
+        CompareOp::Ge => CompareOp::Le,
+        other => other,
+    }
+}
+
+fn literal_json(literal: &Literal) -> Json {
+    match literal {
+        Literal::Null => Json::Null,
+        Literal::Bool(b) => Json::Bool(*b),
+        Literal::Number(n) => Json::Number(n.clone()),
+        Literal::String(s) => Json::String(s.clone()),
+    }
 }
