@@ -175,9 +175,15 @@ fn file_name(path: &Path) -> String {
 impl Generated {
     /// Every file of a standalone crate, relative to its directory, rendered.
     pub fn crate_files(&self, settings: &Settings) -> Result<Vec<(PathBuf, String)>, Failure> {
-        let mut files = vec![(PathBuf::from("Cargo.toml"), crate_files::cargo_toml(&settings.crate_name, &settings.runtime))];
+        let mut files =
+            vec![(PathBuf::from("Cargo.toml"), crate_files::cargo_toml(&settings.crate_name, &settings.runtime, &self.modules))];
+        if crate_files::has_module(&self.modules, "rest") {
+            files.push((PathBuf::from("openapi.json"), emit::openapi_doc::openapi_json(&self.ir)));
+        }
         let lib = crate_files::lib_rs(&self.ir, &self.modules, &self.source_name);
         files.push((PathBuf::from("src/lib.rs"), self.render(lib)?));
+        let main = crate_files::main_rs(&self.ir, &self.modules, &settings.crate_name);
+        files.push((PathBuf::from("src/main.rs"), self.render(main)?));
         for module in &self.modules {
             files.push((PathBuf::from(format!("src/{}.rs", module.name)), self.render(module.tokens.clone())?));
         }

@@ -13,13 +13,27 @@ pub use bytes;
 pub use reqwest;
 pub use reqwest::Method;
 pub use serde_json;
+#[cfg(feature = "server")]
+pub use axum;
+#[cfg(feature = "server")]
+pub use clap;
+#[cfg(feature = "server")]
+pub use tokio;
+#[cfg(feature = "server")]
+pub use tracing;
+#[cfg(feature = "mcp")]
+pub use rmcp;
 
 pub mod auth;
 pub mod binds;
 pub mod client;
 pub mod error;
 pub mod json;
+#[cfg(feature = "mcp")]
+pub mod mcp;
 pub mod secret;
+#[cfg(feature = "server")]
+pub mod server;
 pub mod workflow;
 
 pub use auth::{ApiKeyLocation, Auth};

@@ -82,7 +82,7 @@ pub enum WorkflowError {
         workflow: String,
         step: String,
         #[source]
-        source: Error,
+        source: Box<Error>,
     },
     /// A value the request needs (a path parameter) evaluated to nothing.
     #[error("workflow `{workflow}` failed at step `{step}`: no value for {what}")]
@@ -174,6 +174,10 @@ pub struct Run {
     trace: Trace,
 }
 
+/// A suspended step (see [`Run::suspend`]).
+#[derive(Debug)]
+pub struct StepToken(Option<Current>);
+
 #[derive(Debug)]
 struct Current {
     workflow: String,
@@ -206,6 +210,12 @@ impl Run {
         &self.trace
     }
 
+    /// The HTTP status of the last step attempt that had one (`$statusCode` after a workflow
+    /// step reads the called workflow's last status).
+    pub fn last_status(&self) -> Option<u16> {
+        self.trace.iter().rev().find_map(|e| e.status)
+    }
+
     /// Starts `step` of `workflow`, checking the step budget and the deadline.
     pub fn start(&mut self, workflow: &str, step: &str) -> Result<(), WorkflowError> {
         let attempt = match self.retrying.take() {
@@ -233,9 +243,21 @@ impl Run {
             Ok(Err(source)) => {
                 self.record(source.status(), Outcome::Error);
                 let (workflow, step) = self.names();
-                Err(WorkflowError::Call { workflow, step, source })
+                Err(WorkflowError::Call { workflow, step, source: Box::new(source) })
             }
             Ok(Ok(response)) => Ok(response),
+        }
+    }
+
+    /// The current step, to [`Run::resume`] after a called workflow ran its own steps.
+    pub fn suspend(&self) -> StepToken {
+        StepToken(self.current.as_ref().map(|c| Current { workflow: c.workflow.clone(), step: c.step.clone(), attempt: c.attempt, started: c.started }))
+    }
+
+    /// Makes `token`'s step current again (after a workflow step's callee returned).
+    pub fn resume(&mut self, token: StepToken) {
+        if let Some(current) = token.0 {
+            self.current = Some(current);
         }
     }
 

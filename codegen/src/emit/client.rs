@@ -181,7 +181,7 @@ fn auth_tokens(auth: &Auth) -> TokenStream {
 }
 
 /// An expression of type `::capgen_runtime::Secret` (reading bound variables, `?` on failure).
-fn secret_tokens(value: &SpecValue) -> TokenStream {
+pub(crate) fn secret_tokens(value: &SpecValue) -> TokenStream {
     match value {
         SpecValue::Literal(text) => quote! { ::capgen_runtime::Secret::from(#text) },
         SpecValue::Template(pieces) => match pieces.as_slice() {
@@ -358,6 +358,10 @@ fn emit_operation(op: &Operation) -> TokenStream {
     if let Some(id) = &op.operation_id {
         doc.push(Some(String::new()));
         doc.push(Some(format!("OpenAPI operation: `{id}`.")));
+    }
+    if let Some(TypeRef::Named(error)) = &op.error_body {
+        doc.push(Some(String::new()));
+        doc.push(Some(format!("Error responses carry a `types::{error}` body: read it with `Error::body_as`.")));
     }
     let arg_docs: Vec<_> = op
         .params

@@ -2,6 +2,7 @@
 pub mod client;
 pub mod crate_files;
 pub mod mcp;
+pub mod openapi_doc;
 pub mod operations;
 pub mod rest;
 pub mod types;

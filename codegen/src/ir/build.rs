@@ -224,6 +224,7 @@ impl ApiLowering<'_> {
                         ty,
                         required: true,
                         description: declared_param.and_then(|p| p.description.clone()).or_else(|| openapi_param_doc(openapi.as_ref(), name)),
+                        json_type: declared_param.and_then(|p| p.kind.clone()),
                     })
                 }
             };
@@ -266,6 +267,7 @@ impl ApiLowering<'_> {
                 ty,
                 required: p.required.unwrap_or(false),
                 description: p.description.clone(),
+                json_type: p.kind.clone(),
             });
         }
 
@@ -286,6 +288,7 @@ impl ApiLowering<'_> {
                                 ty: if quoted { TypeRef::String } else { TypeRef::Json },
                                 required: false,
                                 description: None,
+                                json_type: None,
                             });
                             later.len() - 1
                         });

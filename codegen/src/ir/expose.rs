@@ -34,6 +34,8 @@ pub struct Input {
     pub ty: TypeRef,
     pub required: bool,
     pub description: Option<String>,
+    /// The JSON type the spec declares, for schemas of untyped (`Json`) arguments.
+    pub json_type: Option<String>,
     /// Where a REST caller passes it. MCP callers pass every input as a JSON property.
     pub location: InputLocation,
 }
@@ -196,7 +198,12 @@ impl Exposed {
         let mut properties = serde_json::Map::new();
         let mut required = Vec::new();
         for input in &self.inputs {
-            let mut schema = type_schema(&input.ty);
+            let mut schema = match (&input.ty, input.json_type.as_deref()) {
+                (TypeRef::Json, Some(kind @ ("object" | "array" | "string" | "number" | "integer" | "boolean"))) => {
+                    serde_json::json!({ "type": kind })
+                }
+                (ty, _) => type_schema(ty),
+            };
             if let (Some(description), Some(object)) = (&input.description, schema.as_object_mut()) {
                 object.insert("description".into(), serde_json::Value::String(description.clone()));
             }

@@ -242,6 +242,7 @@ impl Lowering<'_> {
                 ty: declared_type(param.kind.as_deref()),
                 required: param.required.unwrap_or(location == InputLocation::Path),
                 description: param.description.clone(),
+                json_type: param.kind.clone(),
                 location,
             });
         }
@@ -253,6 +254,7 @@ impl Lowering<'_> {
                     ty: TypeRef::String,
                     required: true,
                     description: None,
+                    json_type: None,
                     location: InputLocation::Path,
                 });
             }
@@ -338,6 +340,7 @@ impl Lowering<'_> {
                 ty: param.ty.clone(),
                 required: param.required,
                 description: param.description.clone(),
+                json_type: param.json_type.clone(),
                 location,
             };
             let bound = with.iter().find(|(key, _)| key.eq_ignore_ascii_case(&param.name)).map(|(_, value)| value);
@@ -430,6 +433,9 @@ impl Inputs {
         if input.description.is_none() {
             input.description = param.description.clone();
         }
+        if input.json_type.is_none() {
+            input.json_type = param.json_type.clone();
+        }
     }
 
     fn finish(self) -> Vec<Input> {
@@ -483,5 +489,70 @@ fn output_shape(params: &[Lenient<OutputParam>], mock: bool) -> Option<Shape> {
                 })
                 .collect(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::{Inputs, Settings, generate};
+
+    /// `arazzo` adds the seed workflow, whose OpenAPI document types the seed's operations.
+    fn lowered(capability: &str, with_openapi: bool) -> crate::ir::Ir {
+        let arazzo = if with_openapi {
+            vec![PathBuf::from("../specs/prisma/arazzo/prisma-postgres-backup-and-restore-workflow.yml")]
+        } else {
+            Vec::new()
+        };
+        let inputs = Inputs { capability: Some(PathBuf::from(capability)), arazzo, ..Inputs::default() };
+        generate(&inputs, &Settings::default()).unwrap_or_else(|f| panic!("{f}")).ir
+    }
+
+    #[test]
+    fn seed_arguments_flow_by_name_and_with() {
+        let ir = lowered("../specs/prisma/capabilities/postgres-management-database-backups.yaml", true);
+        let rest = &ir.rest[0];
+        assert_eq!(rest.routes.len(), 3);
+        let restore = &ir.exposed[rest.routes[2].exposed];
+        assert_eq!(restore.fn_name, "restore_database_backup");
+        let names: Vec<_> = restore.inputs.iter().map(|i| (i.name.as_str(), i.location, i.required)).collect();
+        // `{databaseid}` fills the consumed `{databaseId}` (case-insensitive); `with: backupId: rest.backupId`
+        // reads the path variable `{backupid}`.
+        assert_eq!(names, [("databaseid", InputLocation::Path, true), ("backupid", InputLocation::Path, true)]);
+        let Action::Call(call) = &restore.action else { panic!("a call") };
+        assert_eq!(call.args, [Some(ArgValue::Input(0)), Some(ArgValue::Input(1))]);
+
+        // MCP: the derived schema is the union of the consumed path parameters and `with` names.
+        let tools = &ir.mcp[0].tools;
+        assert_eq!(tools.len(), 3);
+        let create = &ir.exposed[tools[1].exposed];
+        assert_eq!(
+            create.input_schema(),
+            serde_json::json!({
+                "type": "object",
+                "properties": {
+                    "databaseId": { "type": "string", "description": "Unique identifier of the database" },
+                    "body": { "type": "object", "description": "Request body (JSON)." }
+                },
+                "required": ["databaseId"]
+            })
+        );
+        assert_eq!(tools[0].hints, Hints { read_only: Some(true), destructive: Some(false), idempotent: Some(true), open_world: None });
+    }
+
+    #[test]
+    fn tutorial_aggregates_and_mocks() {
+        let ir = lowered("../tests/corpus/naftiko-framework-alpha2/tutorial/step-9-shipyard-aggregates.yml", false);
+        let tool = ir.mcp[0].tools.iter().find(|t| t.name == "get-ship-with-crew").expect("tool");
+        let exposed = &ir.exposed[tool.exposed];
+        assert!(matches!(&exposed.action, Action::Steps { steps, mappings } if steps.len() == 3 && mappings.len() == 9));
+        assert_eq!(tool.hints.read_only, Some(true), "semantics.safe → readOnlyHint");
+
+        let ir = lowered("../tests/corpus/naftiko-framework-alpha2/tutorial/step-1-shipyard-mock.yml", false);
+        let mock = &ir.exposed[ir.mcp[0].tools[0].exposed];
+        assert!(matches!(mock.action, Action::Mock));
+        assert_eq!(mock.inputs[0].name, "imo_number");
     }
 }

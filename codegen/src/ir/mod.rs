@@ -148,6 +148,8 @@ pub struct Param {
     pub ty: TypeRef,
     pub required: bool,
     pub description: Option<String>,
+    /// The JSON type the spec declares (`object`, `array`, …), for schemas of untyped values.
+    pub json_type: Option<String>,
 }
 
 #[derive(Clone, Debug)]

@@ -96,7 +96,7 @@ impl Step {
 #[derive(Clone, Debug, PartialEq)]
 pub enum StepKind {
     /// An HTTP call through a capability client.
-    Call(Call),
+    Call(Box<Call>),
     /// Runs another workflow (an index into the lowered workflows) with these inputs.
     Workflow { index: usize, inputs: Vec<(String, Value)>, result_var: String },
 }
@@ -141,6 +141,8 @@ pub enum Value {
     Literal(Json),
     /// `$statusCode`
     StatusCode,
+    /// `$statusCode` after a workflow step: the called workflow's last HTTP status.
+    LastStatus,
     /// `$url` of the current request.
     Url,
     /// `$response.body[#pointer]`
@@ -340,6 +342,8 @@ struct StepScope {
     query: Vec<(String, Value)>,
     headers: Vec<(String, Value)>,
     body: Option<Value>,
+    /// The HTTP method, for `$method`.
+    method: Option<String>,
     /// The variable holding a called workflow's outputs (workflow steps).
     result_var: Option<String>,
     /// workflowId → variable holding its outputs (steps of this workflow that call it).
@@ -446,7 +450,7 @@ impl Lowering<'_> {
         } else {
             let call = self.call(step, &parameters, &mut scope, inputs)?;
             scope.place = Some(Place::Response);
-            StepKind::Call(call)
+            StepKind::Call(Box::new(call))
         };
 
         let criteria = match (&step.success_criteria, &kind) {
@@ -498,7 +502,7 @@ impl Lowering<'_> {
 
     fn call(&mut self, step: &az::Step, parameters: &[(String, Option<ParameterIn>, Json)], scope: &mut StepScope, inputs: &[InputField]) -> Result<Call, String> {
         let (oa, operation_id) = self.openapi_operation(step)?;
-        let (api, op) = self.consumed(oa.as_ref(), &operation_id)?;
+        let (api, op) = consumed(self.apis, oa.as_ref(), &operation_id)?;
         scope.place = Some(Place::Request);
 
         let mut query = Vec::new();
@@ -517,8 +521,8 @@ impl Lowering<'_> {
                     headers.retain(|(n, _): &(String, Value)| !n.eq_ignore_ascii_case(name));
                     if name.eq_ignore_ascii_case("authorization") && api.auth != crate::ir::Auth::None {
                         self.notes.push(format!(
-                            "step `{}` sets `Authorization`; the `{}` client's own authentication currently replaces it",
-                            step.step_id, api.namespace
+                            "an `Authorization` header set by a step is currently replaced by the `{}` client's own authentication; build the client without authentication to use the workflow's",
+                            api.namespace
                         ));
                     }
                     headers.push((name.clone(), value));
@@ -534,9 +538,11 @@ impl Lowering<'_> {
                 PathPart::Text(text) => path.push(PathSegment::Text(text.clone())),
                 PathPart::Param(i) => {
                     let Some(param) = op.params.get(*i) else { continue };
+                    let squash = |s: &str| s.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
                     let value = path_values
                         .iter()
                         .find(|(n, _)| n.eq_ignore_ascii_case(&param.name))
+                        .or_else(|| path_values.iter().find(|(n, _)| squash(n) == squash(&param.name)))
                         .map(|(_, v)| v.clone())
                         .ok_or_else(|| format!("no `in: path` parameter gives `{{{}}}` of `{} {}`", param.name, op.method, op.path_template))?;
                     path.push(PathSegment::Param { name: param.name.clone(), value });
@@ -552,6 +558,7 @@ impl Lowering<'_> {
         scope.query = query.clone();
         scope.headers = headers.clone();
         scope.body = body.as_ref().map(|b| b.payload.clone());
+        scope.method = Some(op.method.clone());
         Ok(Call {
             client: api.module.clone(),
             operation: op.name.clone(),
@@ -615,33 +622,6 @@ impl Lowering<'_> {
             return Ok((Some(op.clone()), id));
         }
         Err("the step names neither `operationId`, `operationPath` nor `workflowId`".to_string())
-    }
-
-    /// The capability's consumed operation matching an OpenAPI operation: same operationId
-    /// (ignoring case and punctuation, also against the consumed name), else same method and path.
-    fn consumed(&self, oa: Option<&OaOperation>, operation_id: &str) -> Result<(&ConsumedApi, &Operation), String> {
-        let squash = |s: &str| s.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
-        let wanted = squash(operation_id);
-        let all = || self.apis.iter().flat_map(|api| api.operations.iter().map(move |op| (api, op)));
-        let by_id = all().find(|(_, op)| op.operation_id.as_deref().is_some_and(|id| squash(id) == wanted) || squash(&op.name) == wanted);
-        let by_path = || {
-            let oa = oa?;
-            let shape = |p: &str| placeholder_shape(&crate::ir::build::normalise_path(p));
-            all().find(|(_, op)| op.method.eq_ignore_ascii_case(&oa.method) && shape(&op.path_template) == shape(&oa.path))
-        };
-        by_id.or_else(by_path).ok_or_else(|| {
-            let what = match oa {
-                Some(oa) => format!("`{operation_id}` ({} {})", oa.method.to_ascii_uppercase(), oa.path),
-                None => format!("`{operation_id}`"),
-            };
-            if self.apis.is_empty() {
-                format!("operation {what} cannot be called: the capability consumes no HTTP API")
-            } else {
-                format!(
-                    "operation {what} is not consumed by the capability; add it to a `consumes` resource so the workflow can call it through a typed client"
-                )
-            }
-        })
     }
 
     fn body(&mut self, body: &az::RequestBody, oa: Option<&OaOperation>, scope: &StepScope, inputs: &[InputField]) -> Result<CallBody, String> {
@@ -734,8 +714,9 @@ impl Lowering<'_> {
         let ptr = |p: &Option<JsonPointer>| p.as_ref().map(|p| p.to_string());
         Ok(match e {
             Expr::StatusCode if after_call => Value::StatusCode,
+            Expr::StatusCode if place == Place::WorkflowStepResult => Value::LastStatus,
             Expr::Url if after_call => Value::Url,
-            Expr::Method if after_call => Value::Literal(Json::Null),
+            Expr::Method if after_call => Value::Literal(scope.method.clone().map_or(Json::Null, Json::String)),
             Expr::Response(Source::Body(p)) if after_call => Value::ResponseBody(ptr(p)),
             Expr::Response(Source::Header(name)) if after_call => Value::ResponseHeader(name.clone()),
             Expr::Request(source) if after_call => {
@@ -919,6 +900,33 @@ impl Lowering<'_> {
     }
 }
 
+/// The capability's consumed operation matching an OpenAPI operation: same operationId
+/// (ignoring case and punctuation, also against the consumed name), else same method and path.
+fn consumed<'a>(apis: &'a [ConsumedApi], oa: Option<&OaOperation>, operation_id: &str) -> Result<(&'a ConsumedApi, &'a Operation), String> {
+    let squash = |s: &str| s.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
+    let wanted = squash(operation_id);
+    let all = || apis.iter().flat_map(|api| api.operations.iter().map(move |op| (api, op)));
+    let by_id = all().find(|(_, op)| op.operation_id.as_deref().is_some_and(|id| squash(id) == wanted) || squash(&op.name) == wanted);
+    let by_path = || {
+        let oa = oa?;
+        let shape = |p: &str| placeholder_shape(&crate::ir::build::normalise_path(p));
+        all().find(|(_, op)| op.method.eq_ignore_ascii_case(&oa.method) && shape(&op.path_template) == shape(&oa.path))
+    };
+    by_id.or_else(by_path).ok_or_else(|| {
+        let what = match oa {
+            Some(oa) => format!("`{operation_id}` ({} {})", oa.method.to_ascii_uppercase(), oa.path),
+            None => format!("`{operation_id}`"),
+        };
+        if apis.is_empty() {
+            format!("operation {what} cannot be called: the capability consumes no HTTP API")
+        } else {
+            format!(
+                "operation {what} is not consumed by the capability; add it to a `consumes` resource so the workflow can call it through a typed client"
+            )
+        }
+    })
+}
+
 /// `{a}/b/{c}` → `{}/b/{}`, lower-cased, without a trailing slash.
 fn placeholder_shape(path: &str) -> String {
     let mut out = String::new();
@@ -946,8 +954,9 @@ fn with_pointer(value: Value, pointer: Option<String>) -> Value {
     match (value, pointer) {
         (value, None) => value,
         (Value::Literal(json), Some(p)) => Value::Literal(json.pointer(&p).cloned().unwrap_or(Json::Null)),
-        (Value::Input { field, pointer: None }, Some(p)) => Value::Input { field, pointer: Some(p) },
-        (Value::Local { var, pointer: None }, Some(p)) => Value::Local { var, pointer: Some(p) },
+        (Value::Input { field, pointer: base }, Some(p)) => Value::Input { field, pointer: Some(base.unwrap_or_default() + &p) },
+        (Value::Local { var, pointer: base }, Some(p)) => Value::Local { var, pointer: Some(base.unwrap_or_default() + &p) },
+        (Value::ResponseBody(base), Some(p)) => Value::ResponseBody(Some(base.unwrap_or_default() + &p)),
         (Value::Object(fields), Some(p)) => {
             let mut tokens = p.trim_start_matches('/').splitn(2, '/');
             let first = tokens.next().unwrap_or_default().replace("~1", "/").replace("~0", "~");
@@ -977,5 +986,264 @@ fn literal_json(literal: &Literal) -> Json {
         Literal::Bool(b) => Json::Bool(*b),
         Literal::Number(n) => Json::Number(n.clone()),
         Literal::String(s) => Json::String(s.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+    use crate::generate::{Checked, Inputs, Settings, check};
+    use crate::ir::{Body, Output, Param, TypeRef};
+
+    const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+    fn checked(capability: Option<PathBuf>, arazzo: Vec<PathBuf>) -> Checked {
+        check(&Inputs { capability, arazzo, ..Inputs::default() }, &Settings::default())
+    }
+
+    /// The seed, lowered through the whole front end.
+    fn seed() -> Vec<Workflow> {
+        seed_ir().workflows
+    }
+
+    fn seed_ir() -> crate::ir::Ir {
+        let root = Path::new(ROOT);
+        let checked = checked(
+            Some(root.join("specs/prisma/capabilities/postgres-management-database-backups.yaml")),
+            vec![root.join("specs/prisma/arazzo/prisma-postgres-backup-and-restore-workflow.yml")],
+        );
+        let capability = checked.capability.as_ref().expect("the seed capability loads");
+        crate::ir::build::build(capability, &checked.openapi, &checked.arazzo)
+    }
+
+    fn call(step: &Step) -> &Call {
+        match &step.kind {
+            StepKind::Call(call) => call,
+            StepKind::Workflow { .. } => panic!("step `{}` is not a call", step.step_id),
+        }
+    }
+
+    #[test]
+    fn the_seed_steps_map_to_the_three_client_operations() {
+        let workflows = seed();
+        assert_eq!(workflows.len(), 1);
+        let w = &workflows[0];
+        assert_eq!(w.unsupported, None);
+        assert_eq!((w.fn_name.as_str(), w.type_prefix.as_str()), ("backup_and_restore_database", "BackupAndRestoreDatabase"));
+        let ops: Vec<(&str, &str, &str)> =
+            w.steps.iter().map(|s| (s.step_id.as_str(), call(s).operation.as_str(), call(s).method.as_str())).collect();
+        assert_eq!(ops, vec![
+            ("createBackup", "createdatabasebackup", "POST"),
+            ("pollBackup", "listdatabasebackups", "GET"),
+            ("restoreBackup", "restoredatabasebackup", "POST"),
+        ]);
+        let inputs: Vec<(&str, InputType, bool)> = w.inputs.iter().map(|f| (f.rust_name.as_str(), f.ty, f.required)).collect();
+        assert_eq!(inputs, vec![
+            ("api_token", InputType::String, true),
+            ("database_id", InputType::String, true),
+            ("backup_label", InputType::String, false),
+        ]);
+
+        let create = call(&w.steps[0]);
+        let bearer = Value::Text(vec![
+            TextPart::Literal("Bearer ".to_string()),
+            TextPart::Value(Value::Input { field: "api_token".to_string(), pointer: None }),
+        ]);
+        assert_eq!(create.headers, vec![("Authorization".to_string(), bearer)]);
+        let body = create.body.as_ref().expect("a JSON body");
+        assert!(!body.form);
+        assert_eq!(body.payload, Value::Object(vec![("label".to_string(), Value::Input { field: "backup_label".to_string(), pointer: None })]));
+        assert_eq!(w.steps[0].criteria[0].check, Check::Condition(Cond::Status(CompareOp::Eq, 202)));
+        assert_eq!(w.steps[0].outputs[0].value, Value::ResponseBody(Some("/id".to_string())));
+
+        let restore = call(&w.steps[2]);
+        assert_eq!(restore.path[3], PathSegment::Param {
+            name: "backupId".to_string(),
+            value: Value::Local { var: "create_backup_backup_id".to_string(), pointer: None },
+        });
+        assert_eq!(w.outputs.iter().map(|o| o.name.as_str()).collect::<Vec<_>>(), vec!["backupId", "restoreStatus"]);
+    }
+
+    #[test]
+    fn the_legacy_jsonpath_criterion_lowers_to_a_comparison() {
+        let workflows = seed();
+        let poll = &workflows[0].steps[1];
+        let legacy = Check::Condition(Cond::Compare {
+            left: Value::ResponseBody(Some("/data/0/status".to_string())),
+            op: CompareOp::Eq,
+            right: Value::Literal(Json::String("completed".to_string())),
+        });
+        assert_eq!(poll.criteria[1], Criterion { text: "$.data[0].status == \"completed\"".to_string(), check: legacy.clone() });
+        // The onSuccess goto carries the same criterion.
+        assert_eq!(poll.on_success[0].kind, ActionKind::Goto(2));
+        assert_eq!(poll.on_success[0].criteria[0].check, legacy);
+        assert!(!poll.has_retry());
+        let notes = workflows[0].notes.join("\n");
+        assert!(notes.contains("is read as `$response.body#/data/0/status == 'completed'`"), "{notes}");
+        assert!(notes.contains("is read as `Bearer {$inputs.apiToken}`"), "{notes}");
+    }
+
+    /// Lowers `arazzo` (YAML text, written next to the seed's OpenAPI copy) against the seed.
+    fn lower_text(arazzo: &str) -> Vec<Workflow> {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let openapi = Path::new(ROOT).join("specs/prisma/openapi/prisma-postgres-management-openapi.yml");
+        let text = arazzo.replace("OPENAPI", &openapi.display().to_string());
+        let path = dir.path().join("doc.arazzo.yaml");
+        std::fs::write(&path, text).expect("writable");
+        let checked = checked(Some(Path::new(ROOT).join("specs/prisma/capabilities/postgres-management-database-backups.yaml")), vec![path]);
+        let capability = checked.capability.as_ref().expect("loads");
+        crate::ir::build::build(capability, &checked.openapi, &checked.arazzo).workflows
+    }
+
+    const HEAD: &str = "arazzo: 1.0.1\ninfo: {title: t, version: '1'}\nsourceDescriptions: [{name: api, url: OPENAPI, type: openapi}]\n";
+
+    #[test]
+    fn unsupported_workflows_say_why() {
+        let workflows = lower_text(&format!(
+            "{HEAD}workflows:\n\
+             - workflowId: deleteIt\n  steps:\n  - stepId: del\n    operationId: deleteDatabase\n    parameters: [{{name: databaseId, in: path, value: x}}]\n\
+             - workflowId: transfer\n  steps:\n  - stepId: list\n    operationId: listDatabaseBackups\n    parameters: [{{name: databaseId, in: path, value: x}}]\n    onFailure: [{{name: other, type: goto, workflowId: deleteIt}}]\n\
+             - workflowId: caller\n  steps:\n  - stepId: call\n    workflowId: deleteIt\n\
+             - workflowId: noPath\n  steps:\n  - stepId: list\n    operationId: listDatabaseBackups\n"
+        ));
+        let reasons: Vec<(&str, &str)> = workflows.iter().map(|w| (w.workflow_id.as_str(), w.unsupported.as_deref().unwrap_or("-"))).collect();
+        assert!(reasons[0].1.contains("`deleteDatabase` (DELETE /databases/{databaseId}) is not consumed by the capability"), "{reasons:?}");
+        assert!(reasons[1].1.contains("transfers to workflow `deleteIt`, which is not supported yet"), "{reasons:?}");
+        assert!(reasons[2].1.contains("calls workflow `deleteIt`, which cannot be generated"), "{reasons:?}");
+        assert!(reasons[3].1.contains("no `in: path` parameter gives `{databaseId}`"), "{reasons:?}");
+    }
+
+    #[test]
+    fn actions_merge_and_workflow_steps_lower() {
+        let workflows = lower_text(&format!(
+            "{HEAD}workflows:\n\
+             - workflowId: list\n  inputs: {{type: object, properties: {{db: {{type: string}}, n: {{type: integer}}}}, required: [db]}}\n  \
+             failureActions: [{{name: again, type: retry, retryAfter: 2}}, {{name: stop, type: end}}]\n  steps:\n  \
+             - stepId: list\n    operationId: $sourceDescriptions.api.listDatabaseBackups\n    parameters: [{{name: databaseId, in: path, value: $inputs.db}}, {{name: page, in: query, value: $inputs.n}}]\n    \
+             successCriteria: [{{condition: '$statusCode == 200 && !($response.body#/data/0 == null)'}}, {{context: $response.body, condition: '^\\{{', type: regex}}]\n    \
+             onFailure: [{{name: again, type: retry, retryLimit: 3, criteria: [{{condition: $statusCode >= 500}}]}}]\n    \
+             outputs: {{first: $response.body#/data/0/id, asked: $request.path.databaseId}}\n  \
+             outputs: {{first: $steps.list.outputs.first}}\n\
+             - workflowId: outer\n  steps:\n  - stepId: run\n    workflowId: list\n    parameters: [{{name: db, value: db_123}}]\n    outputs: {{got: $outputs.first}}\n  outputs: {{got: $steps.run.outputs.got}}\n"
+        ));
+        let list = &workflows[0];
+        assert_eq!(list.unsupported, None);
+        let step = &list.steps[0];
+        let kinds: Vec<(&str, &ActionKind)> = step.on_failure.iter().map(|a| (a.name.as_str(), &a.kind)).collect();
+        assert_eq!(kinds, vec![("again", &ActionKind::Retry { after: None, limit: 3, step: 0 }), ("stop", &ActionKind::End)]);
+        assert!(matches!(&step.criteria[0].check, Check::Condition(Cond::And(a, b))
+            if **a == Cond::Status(CompareOp::Eq, 200) && matches!(**b, Cond::Not(_))));
+        assert!(matches!(&step.criteria[1].check, Check::Regex { pattern, .. } if pattern == "^\\{"));
+        assert_eq!(step.outputs[1].value, Value::Input { field: "db".to_string(), pointer: None });
+        assert_eq!(call(step).query, vec![("page".to_string(), Value::Input { field: "n".to_string(), pointer: None })]);
+
+        let outer = &workflows[1];
+        assert_eq!(outer.unsupported, None);
+        let StepKind::Workflow { index, inputs, result_var } = &outer.steps[0].kind else { panic!("a workflow step") };
+        assert_eq!((*index, result_var.as_str()), (0, "run_result"));
+        assert_eq!(inputs, &vec![("db".to_string(), Value::Literal(Json::String("db_123".to_string())))]);
+        assert_eq!(outer.steps[0].outputs[0].value, Value::Local { var: "run_result".to_string(), pointer: Some("/first".to_string()) });
+    }
+
+    /// A consumed API exposing every operation of an OpenAPI document (for corpora without a
+    /// capability to pair with).
+    fn api_from_openapi(doc: &OpenApiDoc) -> ConsumedApi {
+        let operations = doc
+            .operations
+            .iter()
+            .map(|op| {
+                let mut params = Vec::new();
+                let mut path = Vec::new();
+                let mut rest = op.path.as_str();
+                while let Some(open) = rest.find('{') {
+                    let Some(close) = rest[open..].find('}') else { break };
+                    path.push(PathPart::Text(rest[..open].to_string()));
+                    params.push(Param {
+                        name: rest[open + 1..open + close].to_string(),
+                        rust_name: String::new(),
+                        location: ParamLocation::Path,
+                        ty: TypeRef::String,
+                        required: true,
+                        description: None,
+                        json_type: None,
+                    });
+                    path.push(PathPart::Param(params.len() - 1));
+                    rest = &rest[open + close + 1..];
+                }
+                path.push(PathPart::Text(rest.to_string()));
+                let name = op.operation_id.clone().unwrap_or_else(|| op.path.clone());
+                Operation {
+                    name: name.clone(),
+                    fn_name: names::snake_ident(&name),
+                    description: None,
+                    method: op.method.to_ascii_uppercase(),
+                    path_template: op.path.clone(),
+                    path,
+                    params,
+                    fixed: Vec::new(),
+                    body: Body::None,
+                    response: TypeRef::Json,
+                    error_body: None,
+                    output: Output::Body,
+                    operation_id: op.operation_id.clone(),
+                    span: crate::diagnostics::Span::file_start(std::sync::Arc::from(Path::new("openapi"))),
+                }
+            })
+            .collect();
+        ConsumedApi {
+            namespace: doc.title.clone(),
+            module: names::snake_ident(&doc.title),
+            description: None,
+            base_uri: String::new(),
+            base_uri_env: String::new(),
+            auth: crate::ir::Auth::None,
+            headers: Vec::new(),
+            operations,
+            span: crate::diagnostics::Span::file_start(std::sync::Arc::from(Path::new("openapi"))),
+        }
+    }
+
+    /// Every corpus workflow lowers without panicking; each is supported or says why not.
+    #[test]
+    fn corpus_workflows_lower_or_say_why() {
+        let root = Path::new(ROOT).join("tests/corpus");
+        let mut summary = Vec::new();
+        let mut supported = 0;
+        let mut total = 0;
+        let seed_ir = seed_ir();
+        for dir in ["api-evangelist-prisma/arazzo", "arazzo-oai-examples"] {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(root.join(dir))
+                .expect("corpus dir")
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.to_string_lossy().contains("arazzo"))
+                .collect();
+            files.sort();
+            for file in files {
+                let checked = checked(None, vec![file.clone()]);
+                let apis: Vec<ConsumedApi> = checked.openapi.iter().map(api_from_openapi).collect();
+                let workflows = lower(&checked.arazzo, &checked.openapi, &apis);
+                for w in &workflows {
+                    total += 1;
+                    match &w.unsupported {
+                        None => supported += 1,
+                        Some(reason) => summary.push(format!("{}#{}: {reason}", file.file_name().unwrap_or_default().to_string_lossy(), w.workflow_id)),
+                    }
+                }
+                // Whatever lowered must also emit, and render as valid Rust.
+                let mut ir = seed_ir.clone();
+                ir.apis = apis;
+                ir.workflows = workflows;
+                let tokens = crate::emit::workflow::emit_workflows(&ir);
+                if let Err(e) = syn::parse2::<syn::File>(tokens) {
+                    panic!("{}: the emitted workflows do not parse: {e}", file.display());
+                }
+            }
+        }
+        eprintln!("{supported} of {total} corpus workflows lower; the others:\n{}", summary.join("\n"));
+        assert!(total >= 20, "{total}");
+        assert!(supported * 2 >= total, "{supported} of {total}:\n{}", summary.join("\n"));
     }
 }

@@ -71,6 +71,8 @@ pub mod postgres_management_database_backups {
         ///
         /// OpenAPI operation: `listDatabaseBackups`.
         ///
+        /// Error responses carry a `types::Error` body: read it with `Error::body_as`.
+        ///
         /// Arguments:
         /// - `database_id`: Unique identifier of the database
         pub async fn list_database_backups(
@@ -97,6 +99,8 @@ pub mod postgres_management_database_backups {
         /// `POST /databases/{databaseId}/backups` (operation `createdatabasebackup`)
         ///
         /// OpenAPI operation: `createDatabaseBackup`.
+        ///
+        /// Error responses carry a `types::Error` body: read it with `Error::body_as`.
         ///
         /// Arguments:
         /// - `database_id`: Unique identifier of the database
@@ -127,6 +131,8 @@ pub mod postgres_management_database_backups {
         /// `POST /databases/{databaseId}/backups/{backupId}/restore` (operation `restoredatabasebackup`)
         ///
         /// OpenAPI operation: `restoreDatabaseBackup`.
+        ///
+        /// Error responses carry a `types::Error` body: read it with `Error::body_as`.
         ///
         /// Arguments:
         /// - `database_id`: Unique identifier of the database

@@ -9,9 +9,16 @@
 //!
 //! - [`client`]: a typed async client per consumed namespace.
 //! - [`types`]: data types from the OpenAPI schemas of those operations.
+//! - [`operations`]: one async function per exposed operation, tool and function.
+//! - [`rest`]: an axum router serving the exposed REST operations (and `/openapi.json`).
+//! - [`mcp`]: an MCP server exposing the tools.
+//! - [`workflows`]: one async function per Arazzo workflow.
+//!
+//! The crate's binary serves these (`serve`, `mcp-stdio`) and calls single operations (`call`).
 #![forbid(unsafe_code)]
 pub mod types;
 pub mod client;
 pub mod operations;
 pub mod rest;
 pub mod mcp;
+pub mod workflows;

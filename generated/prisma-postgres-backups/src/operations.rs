@@ -31,7 +31,7 @@ pub async fn list_database_backups(
     clients: &super::client::Clients,
     args: ListDatabaseBackupsArgs,
 ) -> ::std::result::Result<::serde_json::Value, ::capgen_runtime::Error> {
-    let database_id_arg: ::std::string::String = args.databaseid.clone();
+    let database_id_arg: ::std::string::String = args.databaseid;
     let result = clients
         .postgres_management_database_backups
         .list_database_backups(&database_id_arg)
@@ -55,8 +55,8 @@ pub async fn create_database_backup(
     clients: &super::client::Clients,
     args: CreateDatabaseBackupArgs,
 ) -> ::std::result::Result<::serde_json::Value, ::capgen_runtime::Error> {
-    let database_id_arg: ::std::string::String = args.databaseid.clone();
-    let body_arg: ::std::option::Option<types::BackupCreate> = args.body.clone();
+    let database_id_arg: ::std::string::String = args.databaseid;
+    let body_arg: ::std::option::Option<types::BackupCreate> = args.body;
     let result = clients
         .postgres_management_database_backups
         .create_database_backup(&database_id_arg, body_arg.as_ref())
@@ -79,8 +79,8 @@ pub async fn restore_database_backup(
     clients: &super::client::Clients,
     args: RestoreDatabaseBackupArgs,
 ) -> ::std::result::Result<::serde_json::Value, ::capgen_runtime::Error> {
-    let database_id_arg: ::std::string::String = args.databaseid.clone();
-    let backup_id_arg: ::std::string::String = args.backupid.clone();
+    let database_id_arg: ::std::string::String = args.databaseid;
+    let backup_id_arg: ::std::string::String = args.backupid;
     let result = clients
         .postgres_management_database_backups
         .restore_database_backup(&database_id_arg, &backup_id_arg)
@@ -102,7 +102,7 @@ pub async fn prisma_list_database_backups(
     clients: &super::client::Clients,
     args: PrismaListDatabaseBackupsArgs,
 ) -> ::std::result::Result<::serde_json::Value, ::capgen_runtime::Error> {
-    let database_id_arg: ::std::string::String = args.database_id.clone();
+    let database_id_arg: ::std::string::String = args.database_id;
     let result = clients
         .postgres_management_database_backups
         .list_database_backups(&database_id_arg)
@@ -127,8 +127,8 @@ pub async fn prisma_create_manual_database_backup(
     clients: &super::client::Clients,
     args: PrismaCreateManualDatabaseBackupArgs,
 ) -> ::std::result::Result<::serde_json::Value, ::capgen_runtime::Error> {
-    let database_id_arg: ::std::string::String = args.database_id.clone();
-    let body_arg: ::std::option::Option<types::BackupCreate> = args.body.clone();
+    let database_id_arg: ::std::string::String = args.database_id;
+    let body_arg: ::std::option::Option<types::BackupCreate> = args.body;
     let result = clients
         .postgres_management_database_backups
         .create_database_backup(&database_id_arg, body_arg.as_ref())
@@ -153,8 +153,8 @@ pub async fn prisma_restore_database_backup(
     clients: &super::client::Clients,
     args: PrismaRestoreDatabaseBackupArgs,
 ) -> ::std::result::Result<::serde_json::Value, ::capgen_runtime::Error> {
-    let database_id_arg: ::std::string::String = args.database_id.clone();
-    let backup_id_arg: ::std::string::String = args.backup_id.clone();
+    let database_id_arg: ::std::string::String = args.database_id;
+    let backup_id_arg: ::std::string::String = args.backup_id;
     let result = clients
         .postgres_management_database_backups
         .restore_database_backup(&database_id_arg, &backup_id_arg)
