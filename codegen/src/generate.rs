@@ -159,6 +159,15 @@ pub fn generate(inputs: &Inputs, settings: &Settings) -> Result<Generated, Failu
         return Err(Failure { diagnostics, sources });
     };
     let ir = ir::build::build(&capability, &openapi, &arazzo);
+    for workflow in &ir.workflows {
+        if let Some(reason) = &workflow.unsupported {
+            diagnostics.push(
+                Diagnostic::warning("workflow-not-generated", format!("workflow `{}` is not generated: {reason}", workflow.workflow_id))
+                    .at(workflow.span.clone())
+                    .help("the rest of the crate is generated; change the workflow as the message says to include it"),
+            );
+        }
+    }
     let modules = emit::emit(&ir);
     let source_name = file_name(&capability.path);
     Ok(Generated { ir, modules, warnings: diagnostics, sources, source_name })

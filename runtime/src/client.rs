@@ -253,7 +253,9 @@ impl HttpClient {
             .request(request.method.clone(), url.clone())
             .timeout(self.inner.timeout)
             .headers(self.headers(&request));
-        if let Auth::Basic { username, password } = &self.inner.auth {
+        if let Auth::Basic { username, password } = &self.inner.auth
+            && !request.headers.iter().any(|(name, _)| name == header::AUTHORIZATION)
+        {
             builder = builder.basic_auth(username, Some(password.expose()));
         }
         if let Some((body, _)) = &request.body {
@@ -362,7 +364,11 @@ impl HttpClient {
         if !map.contains_key(header::USER_AGENT) {
             map.insert(header::USER_AGENT, self.inner.user_agent.clone());
         }
-        if let Some((name, value)) = &self.inner.auth_header {
+        // A header the request sets itself (a workflow step's `Authorization`) wins over the
+        // configured credentials.
+        if let Some((name, value)) = &self.inner.auth_header
+            && !map.contains_key(name)
+        {
             map.insert(name.clone(), value.clone());
         }
         map

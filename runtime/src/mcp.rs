@@ -146,13 +146,13 @@ pub fn tool_result(result: Result<Value, Error>) -> CallToolResult {
 /// upstream status and body excerpt, or timeout/transport cause); `structuredContent.error`
 /// carries `kind`, `status`, `operation`, `message` and the upstream `body`. Never a secret.
 pub fn upstream_error(err: &Error) -> CallToolResult {
-    let (kind, summary) = match err {
-        Error::Status { status, .. } => ("status", format!("upstream returned HTTP {status}")),
-        Error::Timeout { .. } => ("timeout", "upstream request timed out".to_owned()),
-        Error::Transport { .. } => ("transport", "upstream could not be reached".to_owned()),
-        Error::Decode { status, .. } => ("decode", format!("upstream HTTP {status} response could not be decoded")),
-        Error::InvalidRequest { .. } => ("invalid_arguments", "invalid arguments".to_owned()),
-        Error::Config(_) => ("config", "server configuration error".to_owned()),
+    let kind = match err {
+        Error::Status { .. } => "status",
+        Error::Timeout { .. } => "timeout",
+        Error::Transport { .. } => "transport",
+        Error::Decode { .. } => "decode",
+        Error::InvalidRequest { .. } => "invalid_arguments",
+        Error::Config(_) => "config",
     };
     let message = err.to_string();
     let mut error = JsonObject::new();
@@ -167,7 +167,7 @@ pub fn upstream_error(err: &Error) -> CallToolResult {
     if let Some(body) = err.body().filter(|body| !body.is_null()) {
         error.insert("body".to_owned(), body.clone());
     }
-    error_result(format!("{summary}: {message}"), error)
+    error_result(message, error)
 }
 
 fn error_result(text: String, error: JsonObject) -> CallToolResult {

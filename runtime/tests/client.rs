@@ -273,6 +273,18 @@ async fn digest_auth_answers_the_challenge_and_resends_the_body() {
 }
 
 #[tokio::test]
+async fn a_request_authorization_header_wins_over_configured_auth() {
+    for auth in [Auth::bearer(TOKEN), Auth::basic("ann", TOKEN)] {
+        let echo = echoed(
+            &test_client(auth).await,
+            Request::new(Method::GET, "op", "/").header("Authorization", "Bearer from-the-step"),
+        )
+        .await;
+        assert_eq!(echo["headers"]["authorization"], "Bearer from-the-step");
+    }
+}
+
+#[tokio::test]
 async fn default_headers_yield_to_request_headers() {
     let base = serve(app()).await;
     let config = ClientConfig::new(base)

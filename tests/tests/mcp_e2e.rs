@@ -242,19 +242,20 @@ async fn in_process_stdio_transport_lists_and_calls() {
     let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
 }
 
-/// The stand-in binary (`examples/prisma_mcp_server.rs`) speaking MCP on stdin/stdout.
+/// The generated crate's binary, `prisma-postgres-backups mcp-stdio`, as an MCP client launches it.
 #[tokio::test]
-async fn child_process_stdio_lists_and_calls() {
+async fn generated_binary_mcp_stdio_lists_and_calls() {
     let sim = prisma_simulator::start(SimulatorConfig::default()).await.expect("simulator");
-    let binary = server_binary();
-    let mut command = tokio::process::Command::new(&binary);
+    let mut command = tokio::process::Command::new(generated_binary());
     command
         .arg("mcp-stdio")
         .env(backups::BASE_URI_ENV, sim.base_uri())
         .env("PRISMA_API_KEY", "sim-token")
+        .env("RUST_LOG", "warn")
         .stderr(std::process::Stdio::null());
     let transport = rmcp::transport::TokioChildProcess::new(command).expect("spawn server");
     let client = ().serve(transport).await.expect("client connects");
+    assert_eq!(client.peer_info().and_then(|i| i.server_info.clone()).map(|i| i.name), Some(mcp::NAME.to_owned()));
     assert_tools(&client.list_all_tools().await.expect("tools/list"));
     backup_and_restore(&client).await;
     let missing = call(&client, LIST, json!({"databaseId": "db_missing"})).await.expect("result");
@@ -263,17 +264,94 @@ async fn child_process_stdio_lists_and_calls() {
     client.cancel().await.expect("close");
 }
 
-/// `target/<profile>/examples/prisma_mcp_server`, built on demand.
-fn server_binary() -> std::path::PathBuf {
+/// `target/<profile>/prisma-postgres-backups`, built on demand (a dev-dependency's binary is not
+/// built for tests).
+fn generated_binary() -> std::path::PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
-    let binary = profile_dir.join("examples").join(format!("prisma_mcp_server{}", std::env::consts::EXE_SUFFIX));
+    let binary = profile_dir.join(format!("prisma-postgres-backups{}", std::env::consts::EXE_SUFFIX));
     let status = std::process::Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", "capgen-tests", "--example", "prisma_mcp_server"])
+        .args(["build", "--quiet", "-p", "prisma-postgres-backups", "--bin", "prisma-postgres-backups"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .status()
         .expect("cargo runs");
-    assert!(status.success(), "building the example server failed");
+    assert!(status.success(), "building the generated binary failed");
     assert!(binary.exists(), "{} exists", binary.display());
     binary
+}
+
+/// Tutorial step 3: an MCP adapter with bearer `authentication`, its token bound from
+/// `shared/secrets.yaml` (compiled into this crate's `corpus` module by `build.rs`).
+mod shipyard {
+    pub use capgen_tests::corpus::step_3_shipyard_auth::{client, mcp};
+}
+
+fn shipyard_clients() -> shipyard::client::Clients {
+    // Never called: the upstream is not needed to authenticate.
+    let config = capgen_runtime::ClientConfig::new("http://127.0.0.1:9/unused");
+    shipyard::client::Clients { registry: shipyard::client::registry::Client::new(config).expect("client") }
+}
+
+fn tutorial_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/naftiko-framework-alpha2/tutorial")
+}
+
+async fn post_initialize(url: &str, authorization: Option<&str>) -> reqwest::Response {
+    let body = json!({
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}
+    });
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    if let Some(authorization) = authorization {
+        request = request.header("authorization", authorization);
+    }
+    request.send().await.expect("send")
+}
+
+#[tokio::test]
+async fn http_inbound_bearer_auth() {
+    // The bind file's location is relative to the working directory (`file:///./shared/…`).
+    let (router, token) = {
+        let previous = std::env::current_dir().expect("cwd");
+        std::env::set_current_dir(tutorial_dir()).expect("cd tutorial");
+        let router = shipyard::mcp::try_router(shipyard_clients());
+        let token = capgen_runtime::binds::file_key("file:///./shared/secrets.yaml", "mcp-server-token");
+        std::env::set_current_dir(previous).expect("cd back");
+        (router.expect("credentials resolve"), token.expect("token"))
+    };
+    let url = serve_http(router).await;
+
+    let anonymous = post_initialize(&url, None).await;
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(anonymous.headers().get("www-authenticate").and_then(|v| v.to_str().ok()), Some("Bearer"));
+    let body = anonymous.text().await.unwrap_or_default();
+    assert!(!body.contains(token.expose()), "the token is never echoed");
+    assert_eq!(post_initialize(&url, Some("Bearer wrong-token")).await.status(), 401);
+    assert_eq!(post_initialize(&url, Some(&format!("Basic {}", token.expose()))).await.status(), 401);
+    assert_eq!(post_initialize(&url, Some(&format!("Bearer {}", token.expose()))).await.status(), 200);
+
+    // An rmcp client sending the token lists the tutorial's tools.
+    let config = rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(url.clone())
+        .auth_header(token.expose().to_owned());
+    let client = ().serve(StreamableHttpClientTransport::from_config(config)).await.expect("client connects");
+    let tools = client.list_all_tools().await.expect("tools/list");
+    let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    assert_eq!(names, ["list-ships", "get-ship"]);
+    assert_eq!(tool(&tools, "get-ship").input_schema.get("required"), Some(&json!(["imo"])));
+    client.cancel().await.expect("close");
+}
+
+#[tokio::test]
+async fn http_missing_inbound_credentials_fail_closed() {
+    // From the crate directory the bind file does not resolve: every request is a 500 that names
+    // the file, never a server without authentication.
+    let url = serve_http(shipyard::mcp::router(shipyard_clients())).await;
+    let response = post_initialize(&url, Some("Bearer anything")).await;
+    assert_eq!(response.status(), 500);
+    let body = response.text().await.unwrap_or_default();
+    assert!(body.contains("secrets.yaml"), "{body}");
 }

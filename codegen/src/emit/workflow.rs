@@ -1026,6 +1026,7 @@ mod tests {
     fn conditions_print_with_minimal_parentheses() {
         let w = Workflow {
             workflow_id: "w".to_string(),
+            span: crate::diagnostics::Span::file_start(std::sync::Arc::from(Path::new("w.arazzo.yaml"))),
             fn_name: "w".to_string(),
             type_prefix: "W".to_string(),
             summary: None,

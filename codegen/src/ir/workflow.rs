@@ -25,6 +25,8 @@ use crate::parse::openapi::{OaOperation, OpenApiDoc};
 #[derive(Clone, Debug)]
 pub struct Workflow {
     pub workflow_id: String,
+    /// Where the workflow is written (for diagnostics about it).
+    pub span: crate::diagnostics::Span,
     /// Rust function name (`backup_and_restore_database`).
     pub fn_name: String,
     /// Prefix of the generated types (`BackupAndRestoreDatabase` → `…Inputs`, `…Outputs`).
@@ -235,6 +237,7 @@ pub fn lower(arazzo: &[LoadedArazzo], openapi: &[OpenApiDoc], apis: &[ConsumedAp
             let source = &loaded.doc.workflows[*w];
             let mut workflow = Workflow {
                 workflow_id: source.workflow_id.clone(),
+                span: loaded.doc.file.span(&source.pointer),
                 fn_name: fn_name.clone(),
                 type_prefix: type_prefix.clone(),
                 summary: source.summary.clone(),
@@ -518,13 +521,8 @@ impl Lowering<'_> {
                 Some(ParameterIn::Path) => path_values.push((name.clone(), value)),
                 Some(ParameterIn::Query) => query.push((name.clone(), value)),
                 Some(ParameterIn::Header) => {
+                    // A step's own `Authorization` wins over the client's configured credentials.
                     headers.retain(|(n, _): &(String, Value)| !n.eq_ignore_ascii_case(name));
-                    if name.eq_ignore_ascii_case("authorization") && api.auth != crate::ir::Auth::None {
-                        self.notes.push(format!(
-                            "an `Authorization` header set by a step is currently replaced by the `{}` client's own authentication; build the client without authentication to use the workflow's",
-                            api.namespace
-                        ));
-                    }
                     headers.push((name.clone(), value));
                 }
                 Some(ParameterIn::Cookie) => cookies.push((name.clone(), value)),

@@ -14,7 +14,7 @@
 //!
 //! Also served: `GET /healthz` and `GET /openapi.json` ([`OPENAPI_JSON`]).
 /// Default port of the REST adapter (from the capability).
-pub const DEFAULT_PORT: u16 = 8080u16;
+pub const DEFAULT_PORT: u16 = 8080;
 /// The OpenAPI 3.1 document of this REST surface (also `openapi.json` beside the crate).
 pub const OPENAPI_JSON: &str = r##"{
   "openapi": "3.1.0",
@@ -355,7 +355,7 @@ pub fn router_with(
         .with_state(clients);
     ::capgen_runtime::server::rest_app(api, config, OPENAPI_JSON)
 }
-/// Where the arguments of [`list_database_backups`] come from.
+/// Where a REST caller passes the arguments of [`super::operations::list_database_backups`].
 const LIST_DATABASE_BACKUPS_ARGS: &[::capgen_runtime::server::ArgSpec] = &[
     ::capgen_runtime::server::ArgSpec::new(
         "databaseid",
@@ -384,7 +384,7 @@ async fn list_database_backups(
         ),
     )
 }
-/// Where the arguments of [`create_database_backup`] come from.
+/// Where a REST caller passes the arguments of [`super::operations::create_database_backup`].
 const CREATE_DATABASE_BACKUP_ARGS: &[::capgen_runtime::server::ArgSpec] = &[
     ::capgen_runtime::server::ArgSpec::new(
         "databaseid",
@@ -419,7 +419,7 @@ async fn create_database_backup(
         ),
     )
 }
-/// Where the arguments of [`restore_database_backup`] come from.
+/// Where a REST caller passes the arguments of [`super::operations::restore_database_backup`].
 const RESTORE_DATABASE_BACKUP_ARGS: &[::capgen_runtime::server::ArgSpec] = &[
     ::capgen_runtime::server::ArgSpec::new(
         "databaseid",
