@@ -93,6 +93,21 @@ pub enum Error {
         /// The start of the body.
         body_excerpt: String,
     },
+    /// A workflow run stopped before completing (see `workflow::WorkflowError`): a step's
+    /// criteria were unmet, a call failed, or the step budget or deadline ran out.
+    #[error("{message}")]
+    Workflow {
+        /// The workflow id.
+        workflow: String,
+        /// The step the run stopped at.
+        step: String,
+        /// The last HTTP status of that step, if any.
+        step_status: Option<u16>,
+        /// Why (one line, without secrets).
+        message: String,
+        /// Whether the run stopped on its deadline or an upstream timeout.
+        timed_out: bool,
+    },
     /// The request could not be built (invalid header, unserializable body).
     #[error("{operation}: invalid request: {message}")]
     InvalidRequest {
@@ -149,7 +164,7 @@ impl Error {
             | Error::Transport { operation, .. }
             | Error::Decode { operation, .. }
             | Error::InvalidRequest { operation, .. } => Some(operation),
-            Error::Config(_) => None,
+            Error::Config(_) | Error::Workflow { .. } => None,
         }
     }
 }

@@ -153,6 +153,7 @@ pub fn upstream_error(err: &Error) -> CallToolResult {
         Error::Decode { .. } => "decode",
         Error::InvalidRequest { .. } => "invalid_arguments",
         Error::Config(_) => "config",
+        Error::Workflow { .. } => "workflow",
     };
     let message = err.to_string();
     let mut error = JsonObject::new();

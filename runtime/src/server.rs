@@ -157,6 +157,20 @@ impl From<Error> for ApiError {
             Error::Timeout { .. } => Self::new(StatusCode::GATEWAY_TIMEOUT, "gateway_timeout", message),
             Error::InvalidRequest { .. } => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_argument", message),
             Error::Config(_) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "configuration_error", message),
+            // A workflow that could not complete: its deadline or an upstream timeout → 504;
+            // otherwise 502, naming the step and its last upstream status.
+            Error::Workflow { workflow, step, step_status, timed_out, .. } => {
+                let (status, code) = if timed_out {
+                    (StatusCode::GATEWAY_TIMEOUT, "workflow_timeout")
+                } else {
+                    (StatusCode::BAD_GATEWAY, "workflow_failed")
+                };
+                let error = Self::new(status, code, message).with("workflow", workflow).with("step", step);
+                match step_status {
+                    Some(upstream) => error.with("upstreamStatus", upstream),
+                    None => error,
+                }
+            }
         }
     }
 }

@@ -98,6 +98,22 @@ pub enum WorkflowError {
     DeadlineExceeded { workflow: String, step: String, deadline: Duration },
 }
 
+/// A failed run as the error type exposed operations return (REST and MCP adapters map it).
+impl From<WorkflowError> for Error {
+    fn from(error: WorkflowError) -> Self {
+        let message = error.to_string();
+        let (workflow, step, step_status, timed_out) = match &error {
+            WorkflowError::StepFailed { workflow, step, status, .. } => (workflow, step, *status, false),
+            WorkflowError::Call { workflow, step, source } => (workflow, step, source.status(), source.is_timeout()),
+            WorkflowError::DeadlineExceeded { workflow, step, .. } => (workflow, step, None, true),
+            WorkflowError::MissingValue { workflow, step, .. }
+            | WorkflowError::InvalidInputs { workflow, step, .. }
+            | WorkflowError::StepBudgetExhausted { workflow, step, .. } => (workflow, step, None, false),
+        };
+        Error::Workflow { workflow: workflow.clone(), step: step.clone(), step_status, message, timed_out }
+    }
+}
+
 fn status_text(status: Option<u16>) -> String {
     status.map(|s| format!(" (HTTP {s})")).unwrap_or_default()
 }

@@ -11,7 +11,10 @@ use crate::ir::{ConsumedApi, Ir, Param, Shape, TypeRef};
 
 /// The `operations` module.
 pub fn emit_operations(ir: &Ir) -> TokenStream {
-    let items = ir.exposed.iter().map(|exposed| emit_exposed(exposed, &ir.apis));
+    let items = ir.exposed.iter().map(|exposed| match exposed.action {
+        Action::Workflow(index) => emit_workflow_run(exposed, &ir.workflows[index]),
+        _ => emit_exposed(exposed, &ir.apis),
+    });
     let uses_types = ir.exposed.iter().any(|e| e.inputs.iter().any(|i| mentions_named(&i.ty)));
     let types_import = uses_types.then(|| quote! { use super::types; });
     quote! {
@@ -97,6 +100,7 @@ fn emit_exposed(exposed: &Exposed, apis: &[ConsumedApi]) -> TokenStream {
                 Ok(::serde_json::Value::Object(output))
             }
         }
+        Action::Workflow(_) => TokenStream::new(),
         Action::Mock => match exposed.output.as_ref().filter(|shape| reads_input(shape)) {
             Some(shape) => {
                 let value = shape_tokens(shape, &quote!(input));
@@ -134,10 +138,56 @@ fn emit_exposed(exposed: &Exposed, apis: &[ConsumedApi]) -> TokenStream {
     }
 }
 
+/// A workflow run: the workflow's inputs (flattened) plus the polling controls.
+fn emit_workflow_run(exposed: &Exposed, workflow: &crate::ir::workflow::Workflow) -> TokenStream {
+    let args_type = format_ident!("{}", exposed.args_type);
+    let fn_name = format_ident!("{}", exposed.fn_name);
+    let inputs_type = format_ident!("{}Inputs", workflow.type_prefix);
+    let workflow_fn = format_ident!("{}", workflow.fn_name);
+    let args_doc = format!(" Arguments of [`{}`]: the workflow's inputs and optional polling.", exposed.fn_name);
+    let doc = doc_lines(&[
+        exposed.description.clone(),
+        Some(String::new()),
+        Some(format!("Runs Arazzo workflow `{}` and returns its outputs.", workflow.workflow_id)),
+    ]);
+    let retry_unmatched = crate::ir::expose::RETRY_UNMATCHED;
+    let retry_after = crate::ir::expose::RETRY_AFTER_SECONDS;
+    quote! {
+        #[doc = #args_doc]
+        #[derive(Clone, Debug, ::serde::Serialize, ::serde::Deserialize)]
+        pub struct #args_type {
+            #[doc = " The workflow's inputs."]
+            #[serde(flatten)]
+            pub inputs: super::workflows::#inputs_type,
+            #[doc = " Poll: retry a step whose success criteria are unmet up to this many times."]
+            #[serde(rename = #retry_unmatched, default, skip_serializing_if = "::std::option::Option::is_none")]
+            pub retry_unmatched: ::std::option::Option<u32>,
+            #[doc = " Seconds to wait between those retries (default 1)."]
+            #[serde(rename = #retry_after, default, skip_serializing_if = "::std::option::Option::is_none")]
+            pub retry_after_seconds: ::std::option::Option<f64>,
+        }
+
+        #doc
+        pub async fn #fn_name(
+            clients: &super::client::Clients,
+            args: #args_type,
+        ) -> ::std::result::Result<::serde_json::Value, ::capgen_runtime::Error> {
+            let mut options = ::capgen_runtime::workflow::RunOptions::default();
+            if let Some(limit) = args.retry_unmatched {
+                let seconds = args.retry_after_seconds.filter(|s| s.is_finite() && *s >= 0.0).unwrap_or(1.0);
+                options = options.with_retry_unmatched(limit, ::std::time::Duration::from_secs_f64(seconds));
+            }
+            let outputs = super::workflows::#workflow_fn(clients, &args.inputs, &options).await?;
+            Ok(::serde_json::to_value(outputs).unwrap_or_default())
+        }
+    }
+}
+
 /// Whether the function body reads its arguments.
 fn uses_args(exposed: &Exposed) -> bool {
     let reads = |call: &Call| call.args.iter().flatten().any(|value| !matches!(value, ArgValue::Literal(_)));
     match &exposed.action {
+        Action::Workflow(_) => true,
         Action::Mock => exposed.output.as_ref().is_some_and(reads_input),
         Action::Call(call) => reads(call),
         Action::Steps { steps, .. } => steps.iter().any(|step| matches!(step, Step::Call { call, .. } if reads(call))),

@@ -57,7 +57,7 @@ pub fn build(capability: &Capability, openapi: &[OpenApiDoc], arazzo: &[crate::g
         .collect();
 
     let workflows = crate::ir::workflow::lower(arazzo, openapi, &apis);
-    let exposure = crate::ir::lower_expose::lower(capability, &apis, &binds, &mut type_space);
+    let exposure = crate::ir::lower_expose::lower(capability, &apis, &binds, &workflows);
     let info = capability.doc.info.as_ref();
     Ir {
         title: info

@@ -61,7 +61,15 @@ pub enum Action {
     Steps { steps: Vec<Step>, mappings: Vec<(String, Shape)> },
     /// Returns [`Exposed::output`] computed from the arguments alone (mock mode).
     Mock,
+    /// Runs `ir.workflows[index]`; the arguments are the workflow's inputs plus the optional
+    /// polling controls [`RETRY_UNMATCHED`] and [`RETRY_AFTER_SECONDS`].
+    Workflow(usize),
 }
+
+/// Argument of a workflow run: retry unmet success criteria up to this many times (polling).
+pub const RETRY_UNMATCHED: &str = "retryUnmatched";
+/// Argument of a workflow run: seconds between those retries.
+pub const RETRY_AFTER_SECONDS: &str = "retryAfterSeconds";
 
 /// A call to `apis[api].operations[operation]`.
 #[derive(Clone, Debug)]

@@ -12,7 +12,7 @@ use indexmap::IndexMap;
 use crate::ir::build::{normalise_path, shape, spec_value};
 use crate::ir::expose::*;
 use crate::ir::names;
-use crate::ir::types::TypeSpace;
+use crate::ir::workflow::{InputType, Workflow};
 use crate::ir::{BindVar, ConsumedApi, ParamLocation, Shape, TypeRef};
 use crate::parse::naftiko::{self, AuthSpec, Capability, Exposes, Invocation, Lenient, Origin, OutputParam, Piece, valid};
 
@@ -24,8 +24,7 @@ pub struct Exposure {
 }
 
 /// Lowers every exposed adapter and aggregate function of a validated capability.
-pub fn lower(capability: &Capability, apis: &[ConsumedApi], binds: &[BindVar], types: &mut TypeSpace) -> Exposure {
-    let _ = types;
+pub fn lower(capability: &Capability, apis: &[ConsumedApi], binds: &[BindVar], workflows: &[Workflow]) -> Exposure {
     let mut lowering = Lowering { capability, apis, exposed: Vec::new(), fn_names: BTreeSet::new(), functions: IndexMap::new() };
     let Some(body) = capability.body() else {
         return Exposure { exposed: Vec::new(), rest: Vec::new(), mcp: Vec::new() };
@@ -159,6 +158,29 @@ pub fn lower(capability: &Capability, apis: &[ConsumedApi], binds: &[BindVar], t
             Exposes::Skill(_) | Exposes::Control(_) => {}
         }
     }
+    // Every workflow is also an operation: `POST /workflows/{workflowId}` on each REST adapter,
+    // a tool named after it on each MCP server.
+    for (index, workflow) in workflows.iter().enumerate().filter(|(_, w)| w.unsupported.is_none()) {
+        let exposed = lowering.workflow(index, workflow);
+        for adapter in &mut rest {
+            adapter.routes.push(Route {
+                method: "POST".to_string(),
+                path: format!("/workflows/{}", workflow.workflow_id),
+                name: Some(workflow.workflow_id.clone()),
+                description: workflow.summary.clone().or_else(|| workflow.description.clone()),
+                exposed,
+            });
+        }
+        for adapter in &mut mcp {
+            adapter.tools.push(Tool {
+                name: workflow.workflow_id.clone(),
+                title: workflow.summary.clone(),
+                description: workflow.description.clone().or_else(|| workflow.summary.clone()),
+                exposed,
+                hints: Hints { read_only: None, destructive: None, idempotent: None, open_world: Some(true) },
+            });
+        }
+    }
     Exposure { exposed: lowering.exposed, rest, mcp }
 }
 
@@ -192,6 +214,54 @@ impl Lowering<'_> {
         exposed.args_type = format!("{}Args", names::camel_ident(&exposed.fn_name));
         self.exposed.push(exposed);
         self.exposed.len() - 1
+    }
+
+    /// A workflow run as an exposed unit: its inputs, plus the polling controls.
+    fn workflow(&mut self, index: usize, workflow: &Workflow) -> usize {
+        let mut inputs: Vec<Input> = workflow
+            .inputs
+            .iter()
+            .map(|field| Input {
+                name: field.name.clone(),
+                rust_name: field.rust_name.clone(),
+                ty: match field.ty {
+                    InputType::String => TypeRef::String,
+                    InputType::Integer => TypeRef::Integer,
+                    InputType::Number => TypeRef::Number,
+                    InputType::Boolean => TypeRef::Boolean,
+                    InputType::Json => TypeRef::Json,
+                },
+                required: field.required,
+                description: field.description.clone(),
+                json_type: None,
+                location: InputLocation::BodyField,
+            })
+            .collect();
+        for (name, ty, description) in [
+            (RETRY_UNMATCHED, TypeRef::Integer, "Poll: retry a step whose success criteria are unmet up to this many times."),
+            (RETRY_AFTER_SECONDS, TypeRef::Number, "Seconds to wait between those retries (default 1)."),
+        ] {
+            inputs.push(Input {
+                name: name.to_string(),
+                rust_name: names::snake_ident(name),
+                ty,
+                required: false,
+                description: Some(description.to_string()),
+                json_type: None,
+                location: InputLocation::BodyField,
+            });
+        }
+        let description = [workflow.summary.clone(), workflow.description.clone()].into_iter().flatten().collect::<Vec<_>>().join("\n\n");
+        self.push(Exposed {
+            name: workflow.workflow_id.clone(),
+            fn_name: format!("run_{}", workflow.fn_name),
+            args_type: String::new(),
+            description: Some(description).filter(|d| !d.is_empty()),
+            inputs,
+            action: Action::Workflow(index),
+            output: None,
+            span: workflow.span.clone(),
+        })
     }
 
     /// A tool that `ref`s a function: the function's behaviour under the tool's name.

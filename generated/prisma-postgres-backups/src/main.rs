@@ -234,6 +234,25 @@ async fn call(
                     .await?,
             )
         }
+        "backup-and-restore-database" => {
+            let args = server::call_args(
+                pairs,
+                &[
+                    ("apiToken", ::capgen_runtime::server::Kind::String),
+                    ("databaseId", ::capgen_runtime::server::Kind::String),
+                    ("backupLabel", ::capgen_runtime::server::Kind::String),
+                    ("retryUnmatched", ::capgen_runtime::server::Kind::Integer),
+                    ("retryAfterSeconds", ::capgen_runtime::server::Kind::Number),
+                ],
+            )?;
+            Ok(
+                operations::run_backup_and_restore_database(
+                        clients,
+                        server::deserialize_args(args)?,
+                    )
+                    .await?,
+            )
+        }
         "postgres-management-database-backups.listdatabasebackups" => {
             let args = server::call_args(
                 pairs,
@@ -299,7 +318,7 @@ async fn call(
                     server::StatusCode::NOT_FOUND,
                     "unknown_operation",
                     ::std::format!(
-                        "unknown operation `{other}` (known: createdatabasebackup, listdatabasebackups, postgres-management-database-backups.createdatabasebackup, postgres-management-database-backups.listdatabasebackups, postgres-management-database-backups.restoredatabasebackup, prisma-create-manual-database-backup, prisma-list-database-backups, prisma-restore-database-backup, restoredatabasebackup)"
+                        "unknown operation `{other}` (known: backup-and-restore-database, createdatabasebackup, listdatabasebackups, postgres-management-database-backups.createdatabasebackup, postgres-management-database-backups.listdatabasebackups, postgres-management-database-backups.restoredatabasebackup, prisma-create-manual-database-backup, prisma-list-database-backups, prisma-restore-database-backup, restoredatabasebackup)"
                     ),
                 ),
             )

@@ -31,7 +31,7 @@ impl Server {
         ::std::vec![
             prisma_list_database_backups_tool(),
             prisma_create_manual_database_backup_tool(),
-            prisma_restore_database_backup_tool()
+            prisma_restore_database_backup_tool(), backup_and_restore_database_tool()
         ]
     }
 }
@@ -96,6 +96,29 @@ pub fn prisma_restore_database_backup_tool() -> ::capgen_runtime::rmcp::model::T
                 .read_only(false)
                 .destructive(false)
                 .idempotent(false),
+        )
+}
+/// Input schema of `backup-and-restore-database`.
+static BACKUP_AND_RESTORE_DATABASE_INPUT_SCHEMA: ::capgen_runtime::mcp::SchemaCell = ::capgen_runtime::mcp::SchemaCell::new(
+    r#"{"type":"object","properties":{"apiToken":{"type":"string","description":"Service token or OAuth access token for the Management API, sent as a Bearer token."},"databaseId":{"type":"string","description":"Identifier of the database to back up and restore."},"backupLabel":{"type":"string","description":"Optional label for the manual backup."},"retryUnmatched":{"type":"integer","description":"Poll: retry a step whose success criteria are unmet up to this many times."},"retryAfterSeconds":{"type":"number","description":"Seconds to wait between those retries (default 1)."}},"required":["apiToken","databaseId"]}"#,
+);
+/// Initiates a manual backup, polls the backup list until the backup status is completed, then restores the database to the captured state.
+/// The MCP tool `backup-and-restore-database`: calls [`operations::run_backup_and_restore_database`](super::operations::run_backup_and_restore_database).
+pub fn backup_and_restore_database_tool() -> ::capgen_runtime::rmcp::model::Tool {
+    ::capgen_runtime::rmcp::model::Tool::new_with_raw(
+            "backup-and-restore-database",
+            ::std::option::Option::Some(
+                ::std::borrow::Cow::Borrowed(
+                    "Initiates a manual backup, polls the backup list until the backup status is completed, then restores the database to the captured state.",
+                ),
+            ),
+            BACKUP_AND_RESTORE_DATABASE_INPUT_SCHEMA.get(),
+        )
+        .with_title(
+            "Create a manual backup, wait for completion, and restore the database from it.",
+        )
+        .with_annotations(
+            ::capgen_runtime::rmcp::model::ToolAnnotations::new().open_world(true),
         )
 }
 impl ::capgen_runtime::rmcp::ServerHandler for Server {
@@ -177,6 +200,19 @@ impl ::capgen_runtime::rmcp::ServerHandler for Server {
                         request.arguments,
                         |args| {
                             super::operations::prisma_restore_database_backup(
+                                &self.clients,
+                                args,
+                            )
+                        },
+                    )
+                    .await
+            }
+            "backup-and-restore-database" => {
+                ::capgen_runtime::mcp::call(
+                        "backup-and-restore-database",
+                        request.arguments,
+                        |args| {
+                            super::operations::run_backup_and_restore_database(
                                 &self.clients,
                                 args,
                             )

@@ -162,3 +162,50 @@ pub async fn prisma_restore_database_backup(
     let result = ::serde_json::to_value(result).unwrap_or_default();
     Ok(result)
 }
+/// Arguments of [`run_backup_and_restore_database`]: the workflow's inputs and optional polling.
+#[derive(Clone, Debug, ::serde::Serialize, ::serde::Deserialize)]
+pub struct RunBackupAndRestoreDatabaseArgs {
+    /// The workflow's inputs.
+    #[serde(flatten)]
+    pub inputs: super::workflows::BackupAndRestoreDatabaseInputs,
+    /// Poll: retry a step whose success criteria are unmet up to this many times.
+    #[serde(
+        rename = "retryUnmatched",
+        default,
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub retry_unmatched: ::std::option::Option<u32>,
+    /// Seconds to wait between those retries (default 1).
+    #[serde(
+        rename = "retryAfterSeconds",
+        default,
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub retry_after_seconds: ::std::option::Option<f64>,
+}
+/// Create a manual backup, wait for completion, and restore the database from it.
+///
+/// Initiates a manual backup, polls the backup list until the backup status is completed, then restores the database to the captured state.
+///
+/// Runs Arazzo workflow `backup-and-restore-database` and returns its outputs.
+pub async fn run_backup_and_restore_database(
+    clients: &super::client::Clients,
+    args: RunBackupAndRestoreDatabaseArgs,
+) -> ::std::result::Result<::serde_json::Value, ::capgen_runtime::Error> {
+    let mut options = ::capgen_runtime::workflow::RunOptions::default();
+    if let Some(limit) = args.retry_unmatched {
+        let seconds = args
+            .retry_after_seconds
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .unwrap_or(1.0);
+        options = options
+            .with_retry_unmatched(limit, ::std::time::Duration::from_secs_f64(seconds));
+    }
+    let outputs = super::workflows::backup_and_restore_database(
+            clients,
+            &args.inputs,
+            &options,
+        )
+        .await?;
+    Ok(::serde_json::to_value(outputs).unwrap_or_default())
+}

@@ -11,6 +11,7 @@
 //! | `GET` | `/v1/databases/{databaseid}/backups` | [`super::operations::list_database_backups`] |
 //! | `POST` | `/v1/databases/{databaseid}/backups` | [`super::operations::create_database_backup`] |
 //! | `POST` | `/v1/databases/{databaseid}/backups/{backupid}/restore` | [`super::operations::restore_database_backup`] |
+//! | `POST` | `/workflows/backup-and-restore-database` | [`super::operations::run_backup_and_restore_database`] |
 //!
 //! Also served: `GET /healthz` and `GET /openapi.json` ([`OPENAPI_JSON`]).
 /// Default port of the REST adapter (from the capability).
@@ -203,6 +204,83 @@ pub const OPENAPI_JSON: &str = r##"{
           }
         }
       }
+    },
+    "/workflows/backup-and-restore-database": {
+      "post": {
+        "tags": [
+          "postgres-management-database-backups-rest"
+        ],
+        "summary": "backup-and-restore-database",
+        "description": "Create a manual backup, wait for completion, and restore the database from it.",
+        "operationId": "runBackupAndRestoreDatabase",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "type": "object",
+                "properties": {
+                  "apiToken": {
+                    "type": "string",
+                    "description": "Service token or OAuth access token for the Management API, sent as a Bearer token."
+                  },
+                  "databaseId": {
+                    "type": "string",
+                    "description": "Identifier of the database to back up and restore."
+                  },
+                  "backupLabel": {
+                    "type": "string",
+                    "description": "Optional label for the manual backup."
+                  },
+                  "retryUnmatched": {
+                    "type": "integer",
+                    "description": "Poll: retry a step whose success criteria are unmet up to this many times."
+                  },
+                  "retryAfterSeconds": {
+                    "type": "number",
+                    "description": "Seconds to wait between those retries (default 1)."
+                  }
+                },
+                "required": [
+                  "apiToken",
+                  "databaseId"
+                ]
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The operation's JSON result.",
+            "content": {
+              "application/json": {
+                "schema": {}
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "422": {
+            "$ref": "#/components/responses/UnprocessableEntity"
+          },
+          "502": {
+            "$ref": "#/components/responses/BadGateway"
+          },
+          "504": {
+            "$ref": "#/components/responses/GatewayTimeout"
+          }
+        }
+      }
     }
   },
   "components": {
@@ -352,6 +430,10 @@ pub fn router_with(
             "/v1/databases/{databaseid}/backups/{backupid}/restore",
             ::capgen_runtime::axum::routing::post(restore_database_backup),
         )
+        .route(
+            "/workflows/backup-and-restore-database",
+            ::capgen_runtime::axum::routing::post(run_backup_and_restore_database),
+        )
         .with_state(clients);
     ::capgen_runtime::server::rest_app(api, config, OPENAPI_JSON)
 }
@@ -451,6 +533,59 @@ async fn restore_database_backup(
     Ok(
         ::capgen_runtime::axum::Json(
             super::operations::restore_database_backup(&clients, args).await?,
+        ),
+    )
+}
+/// Where a REST caller passes the arguments of [`super::operations::run_backup_and_restore_database`].
+const RUN_BACKUP_AND_RESTORE_DATABASE_ARGS: &[::capgen_runtime::server::ArgSpec] = &[
+    ::capgen_runtime::server::ArgSpec::new(
+        "apiToken",
+        ::capgen_runtime::server::Location::BodyField,
+        ::capgen_runtime::server::Kind::String,
+        true,
+    ),
+    ::capgen_runtime::server::ArgSpec::new(
+        "databaseId",
+        ::capgen_runtime::server::Location::BodyField,
+        ::capgen_runtime::server::Kind::String,
+        true,
+    ),
+    ::capgen_runtime::server::ArgSpec::new(
+        "backupLabel",
+        ::capgen_runtime::server::Location::BodyField,
+        ::capgen_runtime::server::Kind::String,
+        false,
+    ),
+    ::capgen_runtime::server::ArgSpec::new(
+        "retryUnmatched",
+        ::capgen_runtime::server::Location::BodyField,
+        ::capgen_runtime::server::Kind::Integer,
+        false,
+    ),
+    ::capgen_runtime::server::ArgSpec::new(
+        "retryAfterSeconds",
+        ::capgen_runtime::server::Location::BodyField,
+        ::capgen_runtime::server::Kind::Number,
+        false,
+    ),
+];
+/// Create a manual backup, wait for completion, and restore the database from it.
+///
+/// `POST /workflows/backup-and-restore-database` → [`super::operations::run_backup_and_restore_database`].
+async fn run_backup_and_restore_database(
+    ::capgen_runtime::axum::extract::State(
+        clients,
+    ): ::capgen_runtime::axum::extract::State<super::client::Clients>,
+    request: ::capgen_runtime::server::RestRequest,
+) -> ::std::result::Result<
+    ::capgen_runtime::axum::Json<::serde_json::Value>,
+    ::capgen_runtime::server::ApiError,
+> {
+    let args: super::operations::RunBackupAndRestoreDatabaseArgs = request
+        .args(RUN_BACKUP_AND_RESTORE_DATABASE_ARGS)?;
+    Ok(
+        ::capgen_runtime::axum::Json(
+            super::operations::run_backup_and_restore_database(&clients, args).await?,
         ),
     )
 }

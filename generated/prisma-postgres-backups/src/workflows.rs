@@ -53,7 +53,6 @@ pub struct BackupAndRestoreDatabaseOutputs {
 ///
 /// Notes:
 /// - `Bearer $inputs.apiToken` is read as `Bearer {$inputs.apiToken}`
-/// - an `Authorization` header set by a step is currently replaced by the `postgres-management-database-backups` client's own authentication; build the client without authentication to use the workflow's
 /// - criterion `$.data[0].status == "completed"` is read as `$response.body#/data/0/status == 'completed'`
 pub async fn backup_and_restore_database(
     clients: &super::client::Clients,
