@@ -108,14 +108,14 @@ pub fn server_config(
 /// Decodes `arguments` as `A` (a missing object counts as `{}`), or an `isError` result that
 /// says which argument is wrong. Tool input errors are tool results, not protocol errors, so
 /// the caller (and the model) can read and fix them.
-pub fn arguments<A: DeserializeOwned>(tool: &str, arguments: Option<JsonObject>) -> Result<A, CallToolResult> {
+pub fn arguments<A: DeserializeOwned>(tool: &str, arguments: Option<JsonObject>) -> Result<A, Box<CallToolResult>> {
     let value = Value::Object(arguments.unwrap_or_default());
     serde_json::from_value(value).map_err(|err| {
         let message = format!("invalid arguments for tool `{tool}`: {err}");
         let mut error = JsonObject::new();
         error.insert("kind".to_owned(), Value::String("invalid_arguments".to_owned()));
         error.insert("message".to_owned(), Value::String(message.clone()));
-        error_result(message, error)
+        Box::new(error_result(message, error))
     })
 }
 
@@ -129,7 +129,7 @@ where
 {
     match arguments::<A>(tool, raw_arguments) {
         Ok(args) => tool_result(operation(args).await),
-        Err(invalid) => invalid,
+        Err(invalid) => *invalid,
     }
 }
 

@@ -97,7 +97,7 @@ fn emit_adapter(ir: &Ir, adapter: &McpAdapter, root: &TokenStream) -> TokenStrea
 
     let root_path = root.to_string().replace(' ', "");
     let tool_items = tools.iter().map(|tool| tool_item(tool, &ir.exposed[tool.exposed], &root_path));
-    let tool_fns: Vec<_> = tools.iter().map(|tool| tool_fn(tool)).collect();
+    let tool_fns: Vec<_> = tools.iter().map(tool_fn).collect();
     let call_arms = tools.iter().map(|tool| {
         let name = &tool.name;
         let operation = format_ident!("{}", ir.exposed[tool.exposed].fn_name);
