@@ -13,9 +13,9 @@ use std::collections::BTreeSet;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use crate::emit::client::doc_lines;
+use crate::emit::client::{doc_lines, secret_tokens};
 use crate::ir::expose::{Exposed, Hints, InboundAuth, McpAdapter, McpPrompt, McpResource, Tool};
-use crate::ir::{BindSource, BindVar, Ir, SpecValue, ValuePiece, names};
+use crate::ir::{Ir, names};
 
 /// The `mcp` module: the adapter's server at the top level, or one submodule per adapter (with
 /// `router`/`serve_stdio` at the top serving the first) when the capability exposes several.
@@ -454,39 +454,6 @@ fn auth_fn(adapter: &McpAdapter) -> TokenStream {
         pub fn inbound_auth() -> ::std::result::Result<::std::option::Option<::capgen_runtime::mcp::InboundAuth>, ::capgen_runtime::ConfigError> {
             #body
         }
-    }
-}
-
-/// An expression of type `::capgen_runtime::Secret` reading bound variables (`?` on failure).
-/// Same rules as the client emitter's.
-fn secret_tokens(value: &SpecValue) -> TokenStream {
-    fn bind(var: &BindVar) -> TokenStream {
-        match &var.source {
-            BindSource::Env { var } => quote! { ::capgen_runtime::binds::env(#var)? },
-            BindSource::File { location, key } => quote! { ::capgen_runtime::binds::file_key(#location, #key)? },
-        }
-    }
-    match value {
-        SpecValue::Literal(text) => quote! { ::capgen_runtime::Secret::from(#text) },
-        SpecValue::Template(pieces) => match pieces.as_slice() {
-            [ValuePiece::Var(var)] => bind(var),
-            _ => {
-                let parts = pieces.iter().map(|piece| match piece {
-                    ValuePiece::Text(text) => quote! { value.push_str(#text); },
-                    ValuePiece::Var(var) => {
-                        let read = bind(var);
-                        quote! { value.push_str(#read.expose()); }
-                    }
-                });
-                quote! {
-                    {
-                        let mut value = ::std::string::String::new();
-                        #(#parts)*
-                        ::capgen_runtime::Secret::new(value)
-                    }
-                }
-            }
-        },
     }
 }
 
