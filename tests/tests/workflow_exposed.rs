@@ -1,5 +1,6 @@
 //! The seed workflow exposed by the generated server: `POST /workflows/backup-and-restore-database`
-//! against the simulator, polling when asked and failing at `pollBackup` when not.
+//! and the MCP tool `backup-and-restore-database`, against the simulator, polling when asked and
+//! failing at `pollBackup` when not.
 
 use capgen_runtime::{Auth, ClientConfig};
 use prisma_postgres_backups::client::{Clients, postgres_management_database_backups::Client};
@@ -70,4 +71,47 @@ async fn a_wrong_token_fails_at_create_backup_without_leaking_it() {
     assert_eq!(body["error"]["step"], "createBackup");
     assert_eq!(body["error"]["upstreamStatus"], 401);
     assert!(!body.to_string().contains("tok-wrong-0042"));
+}
+
+mod over_mcp {
+    use rmcp::ServiceExt;
+    use rmcp::model::CallToolRequestParams;
+    use rmcp::transport::StreamableHttpClientTransport;
+
+    use super::*;
+
+    async fn call(arguments: Value) -> rmcp::model::CallToolResult {
+        let sim = prisma_simulator::start(SimulatorConfig::default()).await.expect("simulator");
+        let config = ClientConfig::new(sim.base_uri());
+        let clients = Clients { postgres_management_database_backups: Client::new(config).expect("client") };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let router = prisma_postgres_backups::mcp::router(clients);
+        tokio::spawn(async move { capgen_runtime::axum::serve(listener, router).await });
+        let client = ().serve(StreamableHttpClientTransport::from_uri(format!("http://{addr}/mcp"))).await.expect("connects");
+        let Value::Object(arguments) = arguments else { panic!("object arguments") };
+        let result = client
+            .call_tool(CallToolRequestParams::new("backup-and-restore-database").with_arguments(arguments))
+            .await
+            .expect("tools/call answers");
+        drop(sim);
+        result
+    }
+
+    #[tokio::test]
+    async fn the_workflow_tool_polls_and_returns_structured_outputs() {
+        let result =
+            call(json!({ "apiToken": "sim-token", "databaseId": "db_123", "retryUnmatched": 5, "retryAfterSeconds": 0 })).await;
+        assert_ne!(result.is_error, Some(true), "{result:?}");
+        let outputs = result.structured_content.expect("structured outputs");
+        assert_eq!(outputs["restoreStatus"], "restoring");
+    }
+
+    #[tokio::test]
+    async fn without_polling_the_tool_reports_the_failing_step() {
+        let result = call(json!({ "apiToken": "sim-token", "databaseId": "db_123" })).await;
+        assert_eq!(result.is_error, Some(true));
+        let text: String = result.content.iter().filter_map(|c| c.as_text()).map(|t| t.text.clone()).collect();
+        assert!(text.contains("pollBackup"), "{text}");
+    }
 }
