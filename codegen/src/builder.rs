@@ -51,6 +51,13 @@ impl Builder {
         self
     }
 
+    /// Lets the specs name files outside their spec root (default: no; see
+    /// [`crate::parse::paths`]).
+    pub fn allow_outside_spec_dir(mut self, allow: bool) -> Self {
+        self.inputs.allow_outside = allow;
+        self
+    }
+
     /// Also validates against the official Naftiko JSON Schema.
     pub fn strict(mut self, strict: bool) -> Self {
         self.settings.strict = strict;

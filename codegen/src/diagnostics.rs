@@ -297,8 +297,16 @@ fn render_one(renderer: &Renderer, d: &Diagnostic, sources: &SourceMap) -> Strin
     let mut group = Group::with_title(level.primary_title(d.message.as_str()).id(d.code));
     match (&d.span, d.span.as_ref().and_then(|s| sources.get(&s.file))) {
         (Some(span), Some(text)) => {
-            let start = span.offset.min(text.len());
-            let end = (start + span.len.max(1)).min(text.len()).max(start);
+            // Spans come from several producers (libyaml marks, expression offsets); keep the
+            // range inside the text and on character boundaries, as the renderer requires.
+            let mut start = span.offset.min(text.len());
+            while !text.is_char_boundary(start) {
+                start -= 1;
+            }
+            let mut end = start.saturating_add(span.len.max(1)).min(text.len()).max(start);
+            while !text.is_char_boundary(end) {
+                end += 1;
+            }
             let mut annotation = AnnotationKind::Primary.span(start..end);
             if let Some(label) = &d.label {
                 annotation = annotation.label(label.as_str());

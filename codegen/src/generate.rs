@@ -12,6 +12,7 @@ use crate::diagnostics::{Diagnostic, Diagnostics, SourceMap};
 use crate::emit::crate_files::{self, RuntimeDependency};
 use crate::emit::{self, Module};
 use crate::ir::{self, Ir};
+use crate::parse::paths::Scope;
 use crate::parse::{naftiko, openapi};
 use crate::render;
 
@@ -26,6 +27,10 @@ pub struct Inputs {
     pub openapi: Vec<PathBuf>,
     /// Source description name → local file, for sources named by remote URL.
     pub sources: IndexMap<String, PathBuf>,
+    /// Let specs name files outside their spec root (the parent of the directory of the file
+    /// given here; see [`crate::parse::paths`]). Off by default: a `location` or `url` that
+    /// leaves the root is a `path-outside-spec-dir` error and is never read.
+    pub allow_outside: bool,
 }
 
 /// How to generate.
@@ -87,15 +92,17 @@ pub struct Checked {
 pub fn check(inputs: &Inputs, settings: &Settings) -> Checked {
     let mut sources = SourceMap::default();
     let mut diagnostics = Diagnostics::new();
-    let capability =
-        inputs.capability.as_ref().and_then(|path| naftiko::load_capability(path, &mut sources, &mut diagnostics));
+    let capability = inputs.capability.as_ref().and_then(|path| {
+        naftiko::load_capability_in(path, &Scope::new(path, inputs.allow_outside), &mut sources, &mut diagnostics)
+    });
 
     // Arazzo documents, and the OpenAPI file each of their sources resolves to.
     let mut arazzo_docs = Vec::new();
     for path in &inputs.arazzo {
         if let Some(doc) = crate::parse::arazzo::load_arazzo(path, &mut sources, &mut diagnostics) {
             let mut resolved = Vec::new();
-            for (name, result) in crate::parse::arazzo::resolve_sources(&doc, &inputs.sources) {
+            let scope = Scope::new(path, inputs.allow_outside);
+            for (name, result) in crate::parse::arazzo::resolve_sources_in(&doc, &inputs.sources, &scope) {
                 match result {
                     Ok(path) => resolved.push((name, Some(path))),
                     Err(diagnostic) => {

@@ -68,6 +68,8 @@ enum Command {
         strict: bool,
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+        #[command(flatten)]
+        access: AccessArgs,
     },
 }
 
@@ -82,6 +84,16 @@ struct SpecArgs {
     /// Map an Arazzo source description to a local file (for sources named by URL). Repeatable.
     #[arg(long, value_name = "NAME=FILE", value_parser = parse_source)]
     source: Vec<(String, PathBuf)>,
+    #[command(flatten)]
+    access: AccessArgs,
+}
+
+#[derive(clap::Args)]
+struct AccessArgs {
+    /// Let specs name files (imports, binds, resources, Arazzo sources) outside their spec root,
+    /// the parent of the directory of each file given on the command line.
+    #[arg(long)]
+    allow_outside_spec_dir: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -116,17 +128,20 @@ fn main() -> ExitCode {
                 arazzo: specs.arazzo,
                 openapi: specs.openapi,
                 sources: specs.source.into_iter().collect(),
+                allow_outside: specs.access.allow_outside_spec_dir,
             };
             generate(&inputs, &settings, &out, check, format)
         }
-        Command::Check { files, source, strict, format } => {
-            let mut inputs = Inputs { sources: source.into_iter().collect(), ..Inputs::default() };
+        Command::Check { files, source, strict, format, access } => {
+            let allow_outside = access.allow_outside_spec_dir;
+            let mut inputs = Inputs { sources: source.into_iter().collect(), allow_outside, ..Inputs::default() };
             for file in files {
                 match kind_of(&file) {
                     Kind::Capability if inputs.capability.is_none() => inputs.capability = Some(file),
                     Kind::Capability => {
                         // One capability per run; check the others separately.
-                        let extra = Inputs { capability: Some(file), sources: inputs.sources.clone(), ..Inputs::default() };
+                        let extra =
+                            Inputs { capability: Some(file), sources: inputs.sources.clone(), allow_outside, ..Inputs::default() };
                         let checked = capgen::check(&extra, &Settings { strict, ..Settings::default() });
                         report(&checked.diagnostics, &checked.sources, format);
                     }

@@ -7,3 +7,25 @@
 pub mod corpus {
     include!(concat!(env!("OUT_DIR"), "/corpus/mod.rs"));
 }
+
+/// The generated Prisma crate's binary (`target/<profile>/prisma-postgres-backups`), built once
+/// per test process on demand: Cargo does not build a dependency's binaries for tests.
+pub fn generated_binary() -> std::path::PathBuf {
+    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().expect("test binary path");
+            // target/<profile>/deps/<test>-<hash> → target/<profile>
+            let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
+            let status = std::process::Command::new(env!("CARGO"))
+                .args(["build", "--quiet", "-p", "prisma-postgres-backups", "--bin", "prisma-postgres-backups"])
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .status()
+                .expect("cargo runs");
+            assert!(status.success(), "building the generated binary failed");
+            let binary = profile_dir.join(format!("prisma-postgres-backups{}", std::env::consts::EXE_SUFFIX));
+            assert!(binary.exists(), "{} exists", binary.display());
+            binary
+        })
+        .clone()
+}

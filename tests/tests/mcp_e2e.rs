@@ -247,7 +247,7 @@ async fn in_process_stdio_transport_lists_and_calls() {
 #[tokio::test]
 async fn generated_binary_mcp_stdio_lists_and_calls() {
     let sim = prisma_simulator::start(SimulatorConfig::default()).await.expect("simulator");
-    let mut command = tokio::process::Command::new(generated_binary());
+    let mut command = tokio::process::Command::new(capgen_tests::generated_binary());
     command
         .arg("mcp-stdio")
         .env(backups::BASE_URI_ENV, sim.base_uri())
@@ -263,22 +263,6 @@ async fn generated_binary_mcp_stdio_lists_and_calls() {
     assert_eq!(missing.is_error, Some(true));
     assert!(text(&missing).contains("404"));
     client.cancel().await.expect("close");
-}
-
-/// `target/<profile>/prisma-postgres-backups`, built on demand (a dev-dependency's binary is not
-/// built for tests).
-fn generated_binary() -> std::path::PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
-    let binary = profile_dir.join(format!("prisma-postgres-backups{}", std::env::consts::EXE_SUFFIX));
-    let status = std::process::Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", "prisma-postgres-backups", "--bin", "prisma-postgres-backups"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building the generated binary failed");
-    assert!(binary.exists(), "{} exists", binary.display());
-    binary
 }
 
 /// Tutorial step 3: an MCP adapter with bearer `authentication`, its token bound from

@@ -292,25 +292,8 @@ fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace").to_path_buf()
 }
 
-/// The generated crate's binary, built (once per test run) into this build's target directory.
 fn binary() -> PathBuf {
-    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            // target/<profile>/deps/rest_e2e-… → target/<profile>
-            let exe = std::env::current_exe().expect("test executable");
-            let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target dir").to_path_buf();
-            let target_dir = profile_dir.parent().expect("target root").join("rest-e2e-bin");
-            let status = Command::new(env!("CARGO"))
-                .args(["build", "--quiet", "-p", "prisma-postgres-backups", "--bin", "prisma-postgres-backups", "--target-dir"])
-                .arg(&target_dir)
-                .current_dir(workspace())
-                .status()
-                .expect("cargo runs");
-            assert!(status.success(), "building the generated binary failed");
-            target_dir.join("debug").join(format!("prisma-postgres-backups{}", std::env::consts::EXE_SUFFIX))
-        })
-        .clone()
+    capgen_tests::generated_binary()
 }
 
 fn free_port() -> u16 {

@@ -115,3 +115,39 @@ mod over_mcp {
         assert!(text.contains("pollBackup"), "{text}");
     }
 }
+
+mod over_the_cli {
+    use std::process::Command;
+
+    use super::*;
+
+    fn run(sim: &prisma_simulator::RunningSimulator, extra: &[&str]) -> std::process::Output {
+        Command::new(capgen_tests::generated_binary())
+            .args(["run", "backup-and-restore-database", "--input", "apiToken=sim-token", "--input", "databaseId=db_123"])
+            .args(["--base-uri", &format!("postgres-management-database-backups={}", sim.base_uri())])
+            .args(extra)
+            .env("PRISMA_API_KEY", "sim-token")
+            .output()
+            .expect("the binary runs")
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn run_polls_and_prints_the_outputs() {
+        let sim = prisma_simulator::start(SimulatorConfig::default()).await.expect("simulator");
+        let output = tokio::task::block_in_place(|| run(&sim, &["--retry-unmatched", "5", "--retry-after", "0"]));
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let outputs: Value = serde_json::from_slice(&output.stdout).expect("JSON on stdout");
+        assert_eq!(outputs["restoreStatus"], "restoring");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn run_without_polling_exits_non_zero_naming_the_step() {
+        let sim = prisma_simulator::start(SimulatorConfig::default()).await.expect("simulator");
+        let output = tokio::task::block_in_place(|| run(&sim, &[]));
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let error: Value = serde_json::from_str(stderr.trim().lines().last().unwrap_or_default()).expect("JSON error last");
+        assert_eq!(error["error"]["step"], "pollBackup");
+        assert!(error["error"]["message"].as_str().is_some_and(|m| m.contains("was not met")), "{error}");
+    }
+}

@@ -169,6 +169,42 @@ pub fn main_rs(ir: &Ir, modules: &[Module], crate_name: &str) -> TokenStream {
         }
     });
 
+    let runs_workflows = has_ops && ir.exposed.iter().any(|e| matches!(e.action, crate::ir::expose::Action::Workflow(_)));
+    if runs_workflows {
+        let retry_unmatched = crate::ir::expose::RETRY_UNMATCHED;
+        let retry_after = crate::ir::expose::RETRY_AFTER_SECONDS;
+        variants.push(quote! {
+            #[doc = " Run an Arazzo workflow and print its outputs as JSON; a failure exits non-zero naming the step."]
+            Run {
+                #[doc = " The workflow id."]
+                workflow: ::std::string::String,
+                #[doc = " A workflow input, `NAME=VALUE` (repeatable)."]
+                #[arg(long = "input", value_name = "NAME=VALUE")]
+                inputs: Vec<String>,
+                #[doc = " Poll: retry a step whose success criteria are unmet up to N times."]
+                #[arg(long, value_name = "N")]
+                // clap recognises optional arguments by the plain `Option` name.
+                retry_unmatched: Option<u32>,
+                #[doc = " Seconds between those retries (default 1)."]
+                #[arg(long, value_name = "SECONDS")]
+                retry_after: Option<f64>,
+            },
+        });
+        arms.push(quote! {
+            Command::Run { workflow, mut inputs, retry_unmatched, retry_after } => {
+                if let Some(limit) = retry_unmatched {
+                    inputs.push(::std::format!("{}={limit}", #retry_unmatched));
+                }
+                if let Some(seconds) = retry_after {
+                    inputs.push(::std::format!("{}={seconds}", #retry_after));
+                }
+                let result = call(&clients(&cli.base_uri)?, &workflow, &inputs).await?;
+                server::print_json(&result);
+                Ok(())
+            }
+        });
+    }
+
     let serve_items = serves.then(|| {
         let mut apps = Vec::new();
         if has_rest {

@@ -287,8 +287,9 @@ impl WorkflowEmitter<'_> {
         let finish = if breaks { quote! { Ok(#outputs_ty { #(#output_fields)* }) } } else { quote!() };
         quote! {
             const WORKFLOW: &str = #workflow_id;
-            /// The steps, in document order.
+            /// The steps, in document order (named by their `stepId`s).
             #allow
+            #[allow(clippy::enum_variant_names)]
             enum Step {
                 #(#variants)*
             }

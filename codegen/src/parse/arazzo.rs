@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 
 use crate::diagnostics::{Diagnostic, Diagnostics, SourceMap};
 use crate::expr::{CriterionType, closest};
+use crate::parse::paths::Scope;
 use crate::parse::yaml::{self, YamlFile, child, item};
 
 /// A loaded Arazzo document. Lists hold only the objects that decoded; the others were reported.
@@ -735,9 +736,22 @@ pub fn read_arazzo(file: YamlFile, diagnostics: &mut Diagnostics) -> Option<Araz
 /// Otherwise a relative `url` (or `file:` URL) resolves against the Arazzo file's directory; a
 /// remote (`http`/`https`) URL without an override is an `unresolved-source` error, and a local
 /// file that does not exist is `source-not-found`.
+///
+/// A local `url` must lie under the Arazzo file's spec root ([`Scope::for_spec`]); one outside it
+/// is a `path-outside-spec-dir` error and is not read.
 pub fn resolve_sources(
     doc: &ArazzoDoc,
     overrides: &IndexMap<String, PathBuf>,
+) -> Vec<(String, Result<PathBuf, Diagnostic>)> {
+    resolve_sources_in(doc, overrides, &Scope::for_spec(&doc.file.path))
+}
+
+/// [`resolve_sources`] with local URLs restricted to `scope` (overrides, named by the caller,
+/// are always allowed).
+pub fn resolve_sources_in(
+    doc: &ArazzoDoc,
+    overrides: &IndexMap<String, PathBuf>,
+    scope: &Scope,
 ) -> Vec<(String, Result<PathBuf, Diagnostic>)> {
     let base = doc.file.path.parent().map(Path::to_path_buf).unwrap_or_default();
     doc.source_descriptions
@@ -761,6 +775,9 @@ pub fn resolve_sources(
             }
             let local = url.strip_prefix("file://").unwrap_or(url);
             let path = if Path::new(local).is_absolute() { PathBuf::from(local) } else { base.join(local) };
+            if let Err(error) = scope.check(&path, &source.url, url_span.clone()) {
+                return (source.name.clone(), Err(error));
+            }
             if !path.is_file() {
                 let error = Diagnostic::error(
                     "source-not-found",

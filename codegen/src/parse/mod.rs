@@ -2,4 +2,5 @@
 pub mod arazzo;
 pub mod naftiko;
 pub mod openapi;
+pub mod paths;
 pub mod yaml;

@@ -12,6 +12,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Deserializer};
 
 use crate::diagnostics::{Diagnostic, Diagnostics, SourceMap, Span};
+use crate::parse::paths::{self, Scope};
 use crate::parse::yaml::{self, YamlFile};
 
 /// Where a node lives: a file and a JSON Pointer into it.
@@ -508,8 +509,20 @@ impl Capability {
 }
 
 /// Loads a capability and the files it imports. Returns `None` only when the main file cannot
-/// be read or parsed at all; everything else becomes diagnostics.
+/// be read or parsed at all; everything else becomes diagnostics. Files the capability names
+/// must lie under its spec root ([`Scope::for_spec`]).
 pub fn load_capability(path: &Path, sources: &mut SourceMap, diagnostics: &mut Diagnostics) -> Option<Capability> {
+    load_capability_in(path, &Scope::for_spec(path), sources, diagnostics)
+}
+
+/// [`load_capability`], reading the files the capability names only inside `scope`; every
+/// `location` outside it is a `path-outside-spec-dir` error and is not read.
+pub fn load_capability_in(
+    path: &Path,
+    scope: &Scope,
+    sources: &mut SourceMap,
+    diagnostics: &mut Diagnostics,
+) -> Option<Capability> {
     let file = yaml::load(path, sources, diagnostics)?;
     let path: Arc<Path> = file.path.clone();
     let doc: CapabilityFile = match file.decode("", &file.value) {
@@ -544,7 +557,7 @@ pub fn load_capability(path: &Path, sources: &mut SourceMap, diagnostics: &mut D
                 capability.consumes.push(*http);
             }
             Lenient::Ok(ConsumesEntry::Import(import)) => {
-                resolve_import(&mut capability, &import, &origin, sources, diagnostics);
+                resolve_import(&mut capability, &import, &origin, scope, sources, diagnostics);
             }
             Lenient::Invalid { message, at } => {
                 let file = &capability.files[&path];
@@ -555,7 +568,46 @@ pub fn load_capability(path: &Path, sources: &mut SourceMap, diagnostics: &mut D
             }
         }
     }
+    check_locations(&capability, scope, diagnostics);
     Some(capability)
+}
+
+/// Checks the other `location`s a capability names against `scope`: MCP resources and prompts
+/// (read at generation time, relative to the capability) and binds (read by the generated crate
+/// at run time, relative to its working directory, so they must stay relative and not climb out
+/// with `..`).
+fn check_locations(capability: &Capability, scope: &Scope, diagnostics: &mut Diagnostics) {
+    let Some(root) = scope.root() else { return };
+    for (i, bind) in valid(&capability.doc.binds) {
+        let Some(location) = &bind.location else { continue };
+        let Some(local) = location.strip_prefix("file://").or((!location.contains("://")).then_some(location.as_str())) else {
+            continue; // other schemes are reported by validation
+        };
+        let relative = local.strip_prefix("/./").map(|rest| format!("./{rest}"));
+        let local = Path::new(relative.as_deref().unwrap_or(local));
+        let inside = if local.is_absolute() { scope.allows(local) } else { paths::stays_relative(local) };
+        if !inside {
+            let span = capability.span(&capability.at(format!("/binds/{i}/location")));
+            diagnostics.push(paths::outside(location, root, span).help(
+                "a bind's file is read at run time, relative to the working directory: write `file:///./name.yaml`, \
+                 or pass `--allow-outside-spec-dir` (`Inputs::allow_outside`) to keep this path",
+            ));
+        }
+    }
+    let Some(body) = capability.body() else { return };
+    for (i, adapter) in valid(&body.exposes) {
+        let Exposes::Mcp(mcp) = adapter else { continue };
+        let resources = valid(&mcp.resources).map(|(j, r)| (format!("resources/{j}"), r.location.as_ref()));
+        let prompts = valid(&mcp.prompts).map(|(j, p)| (format!("prompts/{j}"), p.location.as_ref()));
+        for (at, location) in resources.chain(prompts) {
+            let Some(location) = location else { continue };
+            let target = resolve_location(&capability.path, location);
+            let span = capability.span(&capability.at(format!("/capability/exposes/{i}/{at}/location")));
+            if let Err(diagnostic) = scope.check(&target, location, span) {
+                diagnostics.push(diagnostic);
+            }
+        }
+    }
 }
 
 /// Reads `location` (relative to the importing file) and copies its adapter `import` in.
@@ -563,11 +615,16 @@ fn resolve_import(
     capability: &mut Capability,
     import: &ImportedConsumes,
     origin: &Origin,
+    scope: &Scope,
     sources: &mut SourceMap,
     diagnostics: &mut Diagnostics,
 ) {
     let importing = origin.file.clone().unwrap_or_else(|| capability.path.clone());
     let target = resolve_location(&importing, &import.location);
+    if let Err(diagnostic) = scope.check(&target, &import.location, capability.span(&origin.child("location"))) {
+        diagnostics.push(diagnostic);
+        return;
+    }
     if !capability.files.contains_key(target.as_path()) {
         let Some(file) = yaml::load(&target, sources, diagnostics) else {
             diagnostics.push(

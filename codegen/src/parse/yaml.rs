@@ -50,8 +50,12 @@ impl YamlFile {
             if let Some(location) = err.location() {
                 span.line = location.line();
                 span.column = location.column();
-                span.offset = location.index().min(text.len());
-                span.len = 1;
+                let mut offset = location.index().min(text.len());
+                while !text.is_char_boundary(offset) {
+                    offset -= 1;
+                }
+                span.offset = offset;
+                span.len = text[offset..].chars().next().map_or(1, char::len_utf8);
             }
             let message = strip_location(&err.to_string());
             Diagnostic::error("yaml-syntax", format!("this file is not valid YAML: {message}"))

@@ -43,6 +43,20 @@ enum Command {
         #[arg(long = "arg", value_name = "NAME=VALUE")]
         args: Vec<String>,
     },
+    /// Run an Arazzo workflow and print its outputs as JSON; a failure exits non-zero naming the step.
+    Run {
+        /// The workflow id.
+        workflow: ::std::string::String,
+        /// A workflow input, `NAME=VALUE` (repeatable).
+        #[arg(long = "input", value_name = "NAME=VALUE")]
+        inputs: Vec<String>,
+        /// Poll: retry a step whose success criteria are unmet up to N times.
+        #[arg(long, value_name = "N")]
+        retry_unmatched: Option<u32>,
+        /// Seconds between those retries (default 1).
+        #[arg(long, value_name = "SECONDS")]
+        retry_after: Option<f64>,
+    },
 }
 /// Options of `serve`.
 #[derive(clap::Args, Debug)]
@@ -110,6 +124,17 @@ async fn run(cli: Cli) -> ::std::result::Result<(), server::ApiError> {
         }
         Command::Call { operation, args } => {
             let result = call(&clients(&cli.base_uri)?, &operation, &args).await?;
+            server::print_json(&result);
+            Ok(())
+        }
+        Command::Run { workflow, mut inputs, retry_unmatched, retry_after } => {
+            if let Some(limit) = retry_unmatched {
+                inputs.push(::std::format!("{}={limit}", "retryUnmatched"));
+            }
+            if let Some(seconds) = retry_after {
+                inputs.push(::std::format!("{}={seconds}", "retryAfterSeconds"));
+            }
+            let result = call(&clients(&cli.base_uri)?, &workflow, &inputs).await?;
             server::print_json(&result);
             Ok(())
         }

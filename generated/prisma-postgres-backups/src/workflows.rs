@@ -84,7 +84,8 @@ async fn run_backup_and_restore_database(
     ::capgen_runtime::workflow::WorkflowError,
 > {
     const WORKFLOW: &str = "backup-and-restore-database";
-    /// The steps, in document order.
+    /// The steps, in document order (named by their `stepId`s).
+    #[allow(clippy::enum_variant_names)]
     enum Step {
         /// `createBackup`
         CreateBackup,
