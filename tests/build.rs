@@ -25,10 +25,10 @@ fn main() {
 }
 
 /// Every capability in `corpus/`: the api-evangelist set (minus the edge graph, which is not a
-/// capability) and the Naftiko tutorial steps.
+/// capability), the Naftiko tutorial steps, and the hostile identifiers of `corpus/hostile`.
 pub fn corpus_capabilities(root: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
-    for dir in ["corpus/api-evangelist-prisma/capabilities", "corpus/naftiko-framework-alpha2/tutorial"] {
+    for dir in ["corpus/api-evangelist-prisma/capabilities", "corpus/naftiko-framework-alpha2/tutorial", "corpus/hostile"] {
         let dir = root.join(dir);
         println!("cargo:rerun-if-changed={}", dir.display());
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };
