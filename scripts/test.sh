@@ -6,6 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo test --workspace --locked
+cargo test --workspace --locked --no-fail-fast
 scripts/spectral.sh
 scripts/mcp-conformance.sh

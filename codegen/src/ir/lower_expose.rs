@@ -584,7 +584,9 @@ mod tests {
     fn seed_arguments_flow_by_name_and_with() {
         let ir = lowered("../specs/prisma/capabilities/postgres-management-database-backups.yaml", true);
         let rest = &ir.rest[0];
-        assert_eq!(rest.routes.len(), 3);
+        // The spec's three routes, then the workflow's `POST /workflows/backup-and-restore-database`.
+        assert_eq!(rest.routes.len(), 4);
+        assert_eq!((rest.routes[3].method.as_str(), rest.routes[3].path.as_str()), ("POST", "/workflows/backup-and-restore-database"));
         let restore = &ir.exposed[rest.routes[2].exposed];
         assert_eq!(restore.fn_name, "restore_database_backup");
         let names: Vec<_> = restore.inputs.iter().map(|i| (i.name.as_str(), i.location, i.required)).collect();
@@ -596,7 +598,7 @@ mod tests {
 
         // MCP: the derived schema is the union of the consumed path parameters and `with` names.
         let tools = &ir.mcp[0].tools;
-        assert_eq!(tools.len(), 3);
+        assert_eq!(tools.len(), 4, "three tools and the workflow");
         let create = &ir.exposed[tools[1].exposed];
         assert_eq!(
             create.input_schema(),

@@ -91,9 +91,12 @@ pub fn camel_ident(name: &str) -> String {
     fix_ident(name.to_upper_camel_case(), "Value")
 }
 
-/// A SCREAMING_SNAKE_CASE name (for environment variables and constants).
+/// A SCREAMING_SNAKE_CASE name (for environment variables and constants). It is also a valid
+/// identifier prefix: a name that would start with a digit (`_123` → `123`) gets a leading `_`,
+/// so `format!("{}_ARGS", shouty(name))` is always an identifier.
 pub fn shouty(name: &str) -> String {
-    name.to_shouty_snake_case()
+    let shouty = name.to_shouty_snake_case();
+    if shouty.starts_with(|c: char| c.is_ascii_digit()) { format!("_{shouty}") } else { shouty }
 }
 
 fn fix_ident(ident: String, fallback: &str) -> String {
@@ -143,6 +146,8 @@ mod tests {
         assert_eq!(snake_ident("$$"), "value");
         assert_eq!(snake_ident("Registry-Version"), "registry_version");
         assert_eq!(camel_ident("self"), "Self_");
+        assert_eq!(shouty("_123"), "_123");
+        assert_eq!(shouty("listThings"), "LIST_THINGS");
         let mut taken = BTreeSet::new();
         assert_eq!(unique("a".into(), &mut taken), "a");
         assert_eq!(unique("a".into(), &mut taken), "a_2");
