@@ -151,7 +151,7 @@ fn alias_bombs_are_rejected() {
     let mut text = String::from("naftiko: 1.0.0-alpha2\na0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
     for level in 1..10 {
         let previous = format!("*a{}", level - 1);
-        text.push_str(&format!("a{level}: &a{level} [{}]\n", vec![previous.as_str(); 9].join(", ")));
+        text.push_str(&format!("a{level}: &a{level} [{}]\n", [previous.as_str(); 9].join(", ")));
     }
     text.push_str("capability:\n  consumes: *a9\n");
     let tree = Tree::new();
