@@ -401,10 +401,9 @@ fn rest_operation_named_with_digits() {
     assert!(generated.crate_files(&Settings::default()).is_ok());
 }
 
-/// Known naming bug: an exposed operation named `self` gets an arguments type `Self_Args`, which
-/// compiles with a `non_camel_case_types` warning (an error in the corpus build).
+/// An exposed operation named `self` gets an arguments type `SelfArgs` (not `Self_Args`, which
+/// would warn `non_camel_case_types`).
 #[test]
-#[ignore = "naming bug: `self` → `Self_Args` (non_camel_case_types warning)"]
 fn exposed_operation_named_self() {
     let generated = generate(&capability(fixture("rest-self.yaml")), &Settings::default()).unwrap_or_else(|f| panic!("{f}"));
     let files = generated.crate_files(&Settings::default()).unwrap_or_else(|f| panic!("{f}"));

@@ -211,7 +211,7 @@ struct Lowering<'a> {
 impl Lowering<'_> {
     fn push(&mut self, mut exposed: Exposed) -> usize {
         exposed.fn_name = names::unique(exposed.fn_name, &mut self.fn_names);
-        exposed.args_type = format!("{}Args", names::camel_ident(&exposed.fn_name));
+        exposed.args_type = names::camel_ident(&format!("{}_args", exposed.fn_name));
         self.exposed.push(exposed);
         self.exposed.len() - 1
     }
