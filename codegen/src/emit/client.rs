@@ -580,3 +580,30 @@ pub fn doc_lines(lines: &[Option<String>]) -> TokenStream {
     });
     quote! { #(#lines)* }
 }
+
+/// Turns `#[doc = …]` outer attributes into `#![doc = …]` inner ones (module docs).
+pub(crate) fn inner_docs(outer: TokenStream) -> TokenStream {
+    let mut out = TokenStream::new();
+    for tree in outer {
+        if let proc_macro2::TokenTree::Punct(p) = &tree
+            && p.as_char() == '#'
+        {
+            out.extend([tree.clone(), proc_macro2::TokenTree::Punct(proc_macro2::Punct::new('!', proc_macro2::Spacing::Alone))]);
+            continue;
+        }
+        out.extend([tree]);
+    }
+    out
+}
+
+/// A raw string literal (`r#"…"#`) holding `text`: multi-line JSON stays readable in generated code.
+pub(crate) fn raw_string(text: &str) -> TokenStream {
+    let mut hashes = String::from("#");
+    while text.contains(&format!("\"{hashes}")) {
+        hashes.push('#');
+    }
+    format!("r{hashes}\"{text}\"{hashes}").parse().unwrap_or_else(|_| {
+        let literal = proc_macro2::Literal::string(text);
+        quote!(#literal)
+    })
+}

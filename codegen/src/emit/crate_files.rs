@@ -7,7 +7,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use crate::emit::Module;
-use crate::emit::client::doc_lines;
+use crate::emit::client::{doc_lines, inner_docs};
 use crate::emit::rest::kind_tokens;
 use crate::emit::types::type_tokens;
 use crate::ir::{Ir, Param, TypeRef};
@@ -73,7 +73,7 @@ pub fn lib_rs(ir: &Ir, modules: &[Module], source: &str) -> TokenStream {
         Some(String::new()),
         Some("The crate's binary serves these (`serve`, `mcp-stdio`) and calls single operations (`call`).".to_string()),
     ]);
-    let inner_docs = inner(docs);
+    let inner_docs = inner_docs(docs);
     let mods = modules.iter().map(|m| format_ident!("{}", m.name));
     quote! {
         #inner_docs
@@ -82,20 +82,6 @@ pub fn lib_rs(ir: &Ir, modules: &[Module], source: &str) -> TokenStream {
     }
 }
 
-/// Turns `#[doc = …]` outer attributes into `#![doc = …]` inner ones.
-fn inner(outer: TokenStream) -> TokenStream {
-    let mut out = TokenStream::new();
-    for tree in outer {
-        if let proc_macro2::TokenTree::Punct(p) = &tree
-            && p.as_char() == '#'
-        {
-            out.extend([tree.clone(), proc_macro2::TokenTree::Punct(proc_macro2::Punct::new('!', proc_macro2::Spacing::Alone))]);
-            continue;
-        }
-        out.extend([tree]);
-    }
-    out
-}
 
 /// `src/main.rs`: the binary. `serve` runs the REST router on the rest port and the MCP
 /// Streamable HTTP server on the mcp port; `mcp-stdio` serves MCP over stdin/stdout; `call`

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use crate::emit::client::{doc_lines, secret_tokens};
+use crate::emit::client::{doc_lines, raw_string, secret_tokens};
 use crate::ir::expose::{Exposed, Hints, InboundAuth, McpAdapter, McpPrompt, McpResource, Tool};
 use crate::ir::{Ir, names};
 
@@ -457,14 +457,3 @@ fn auth_fn(adapter: &McpAdapter) -> TokenStream {
     }
 }
 
-/// A raw string literal (`r#"…"#`) for JSON text, readable in the generated source.
-fn raw_string(text: &str) -> TokenStream {
-    let mut hashes = String::from("#");
-    while text.contains(&format!("\"{hashes}")) {
-        hashes.push('#');
-    }
-    format!("r{hashes}\"{text}\"{hashes}").parse().unwrap_or_else(|_| {
-        let literal = proc_macro2::Literal::string(text);
-        quote!(#literal)
-    })
-}

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use crate::emit::client::{doc_lines, secret_tokens};
+use crate::emit::client::{doc_lines, raw_string, secret_tokens};
 use crate::ir::expose::{Exposed, InboundAuth, InputLocation, RestAdapter, Route};
 use crate::ir::{Ir, TypeRef, names};
 
@@ -272,14 +272,3 @@ fn inbound_auth_tokens(auth: &InboundAuth) -> TokenStream {
     }
 }
 
-/// A raw string literal token holding `text` (readable multi-line JSON in generated code).
-fn raw_string(text: &str) -> TokenStream {
-    let mut hashes = String::from("#");
-    while text.contains(&format!("\"{hashes}")) {
-        hashes.push('#');
-    }
-    format!("r{hashes}\"{text}\"{hashes}").parse().unwrap_or_else(|_| {
-        let literal = proc_macro2::Literal::string(text);
-        quote!(#literal)
-    })
-}

@@ -12,7 +12,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 use serde_json::Value as Json;
 
-use crate::emit::client::doc_lines;
+use crate::emit::client::{doc_lines, inner_docs};
 use crate::expr::CompareOp;
 use crate::ir::{Ir, names};
 use crate::ir::workflow::{
@@ -51,20 +51,6 @@ fn callees_exist(ir: &Ir, w: &Workflow) -> bool {
     })
 }
 
-/// `#[doc = …]` → `#![doc = …]`.
-fn inner_docs(outer: TokenStream) -> TokenStream {
-    let mut out = TokenStream::new();
-    for tree in outer {
-        if let proc_macro2::TokenTree::Punct(p) = &tree
-            && p.as_char() == '#'
-        {
-            out.extend([tree.clone(), proc_macro2::TokenTree::Punct(proc_macro2::Punct::new('!', proc_macro2::Spacing::Alone))]);
-            continue;
-        }
-        out.extend([tree]);
-    }
-    out
-}
 
 struct WorkflowEmitter<'a> {
     ir: &'a Ir,
