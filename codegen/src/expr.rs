@@ -1553,10 +1553,11 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 mod tests {
     use super::*;
 
-    const CORPUS: &str = "/work/shared/corpus/arazzo-grammar";
+    /// The checked-in copy of the shared grammar corpus.
+    const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/corpus/arazzo-grammar");
 
     fn corpus_lines(name: &str) -> Option<Vec<String>> {
-        let text = std::fs::read_to_string(format!("{CORPUS}/{name}")).ok()?;
+        let text = std::fs::read_to_string(format!("{CORPUS}/{name}")).unwrap_or_else(|e| panic!("{CORPUS}/{name}: {e}"));
         Some(text.lines().map(str::to_string).collect())
     }
 

@@ -806,7 +806,7 @@ mod tests {
         (read_arazzo(file, &mut diagnostics), diagnostics)
     }
 
-    const SEED: &str = "/work/main/specs/prisma/arazzo/prisma-postgres-backup-and-restore-workflow.yml";
+    const SEED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../specs/prisma/arazzo/prisma-postgres-backup-and-restore-workflow.yml");
 
     #[test]
     fn loads_the_seed() {
