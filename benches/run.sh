@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Runs every benchmark and writes BENCHMARKS.md (machine, command, medians, ratios).
+#   benches/run.sh            # needs python3, wrk (apt-get install wrk), GNU time (/usr/bin/time)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="BENCHMARKS.md"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+cargo build --release --quiet -p capgen
+capgen="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/capgen"
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+{
+    echo "# Benchmarks"
+    echo
+    echo "Written by \`benches/run.sh\` on $(date -u +%Y-%m-%d). Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -m); $(rustc --version)."
+    echo
+    echo "## Codegen (\`capgen generate\`, release; median of 3 runs; synthetic capabilities from \`benches/synth_capability.py N 100\`: N operations, N REST operations, N MCP tools, 100 workflows)"
+    echo
+    echo "| operations | wall time (s) | peak RSS (MB) |"
+    echo "|---:|---:|---:|"
+} > "$out"
+declare -A seconds
+for n in 100 1000 5000; do
+    python3 benches/synth_capability.py "$n" 100 "$work/specs"
+    times=(); mems=()
+    for _ in 1 2 3; do
+        /usr/bin/time -f "%e %M" -o "$work/time" "$capgen" generate "$work/specs/capabilities/synth-$n.yaml" \
+            --arazzo "$work/specs/arazzo/synth-$n.yml" --out "$work/out-$n" >/dev/null 2>&1
+        read -r t m < "$work/time"; times+=("$t"); mems+=("$m")
+    done
+    t="$(printf '%s\n' "${times[@]}" | median)"; m="$(printf '%s\n' "${mems[@]}" | median)"
+    seconds[$n]="$t"
+    echo "| $n | $t | $((m / 1024)) |" >> "$out"
+done
+{
+    echo
+    echo "Ratios: 1k/100 = $(python3 -c "print(round(${seconds[1000]}/${seconds[100]}, 2))"), 5k/1k = $(python3 -c "print(round(${seconds[5000]}/${seconds[1000]}, 2))")."
+    echo
+    echo "## Generated server (\`benches/measure-serve.sh 10\`)"
+    echo
+    echo '```'
+    benches/measure-serve.sh 10
+    echo '```'
+    echo
+    echo "## Workflow (\`cargo bench -p capgen-tests --bench workflow_overhead\`)"
+    echo
+    echo '```'
+    cargo bench --quiet -p capgen-tests --bench workflow_overhead 2>/dev/null
+    echo '```'
+} >> "$out"
+echo "wrote $out"
