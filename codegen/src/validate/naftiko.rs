@@ -118,13 +118,7 @@ impl<'a> Checker<'a> {
                     let mut routes = IndexMap::new();
                     for (r, resource) in valid(&rest.resources) {
                         let r_origin = origin.child("resources").item(r);
-                        if !resource.path.starts_with('/') {
-                            self.push(
-                                Diagnostic::error("invalid-path", format!("path `{}` does not start with `/`", resource.path))
-                                    .at(cap.span(&r_origin.child("path"))),
-                                "write paths as `/segment/{param}`",
-                            );
-                        }
+                        self.absolute_path(&resource.path, &r_origin, "write paths as `/segment/{param}`");
                         self.invalid_items(&resource.input_parameters, &r_origin.child("inputParameters"), "a parameter needs `name`");
                         self.invalid_items(&resource.operations, &r_origin.child("operations"), "an operation needs `method`");
                         let mut arguments: Vec<String> = naftiko::path_variables(&resource.path);
@@ -264,13 +258,7 @@ impl<'a> Checker<'a> {
         let mut names = IndexMap::new();
         for (r, resource) in valid(&api.resources) {
             let r_origin = origin.child("resources").item(r);
-            if !resource.path.starts_with('/') {
-                self.push(
-                    Diagnostic::error("invalid-path", format!("path `{}` does not start with `/`", resource.path))
-                        .at(cap.span(&r_origin.child("path"))),
-                    "write paths relative to `baseUri`, starting with `/`",
-                );
-            }
+            self.absolute_path(&resource.path, &r_origin, "write paths relative to `baseUri`, starting with `/`");
             self.invalid_items(&resource.input_parameters, &r_origin.child("inputParameters"), "a parameter needs `name` and `in`");
             self.invalid_items(&resource.operations, &r_origin.child("operations"), "an operation needs `name` and `method`");
             let path_vars = naftiko::path_variables(&resource.path);
@@ -326,6 +314,17 @@ impl<'a> Checker<'a> {
                     }
                 }
             }
+        }
+    }
+
+    /// A resource `path` must start with `/`.
+    fn absolute_path(&mut self, path: &str, resource: &Origin, help: &str) {
+        if !path.starts_with('/') {
+            self.push(
+                Diagnostic::error("invalid-path", format!("path `{path}` does not start with `/`"))
+                    .at(self.capability.span(&resource.child("path"))),
+                help,
+            );
         }
     }
 
