@@ -22,6 +22,49 @@ fn main() {
         );
     }
     std::fs::write(out.join("mod.rs"), modules).expect("OUT_DIR is writable");
+
+    // Arazzo documents alone: clients from their source descriptions, workflows, adapters.
+    let out = out.with_file_name("workflows");
+    std::fs::create_dir_all(&out).expect("OUT_DIR is writable");
+    let mut modules = String::new();
+    for (path, sources) in corpus_workflows(&root) {
+        let stem = path.file_name().and_then(|s| s.to_str()).unwrap_or_default().split('.').next().unwrap_or_default().to_string();
+        let module = stem.replace(['-', '.'], "_").to_lowercase();
+        let file = format!("{module}.rs");
+        let mut builder = capgen::Builder::workflows(&path).file_name(&file).print_warnings(false);
+        for (name, source) in sources {
+            builder = builder.source(name, source);
+        }
+        if let Err(failure) = builder.write_to(&out) {
+            panic!("{} does not generate:\n{}", path.display(), failure);
+        }
+        let _ = writeln!(
+            modules,
+            "#[doc = \"Generated from `{stem}` alone.\"] pub mod {module} {{ include!(concat!(env!(\"OUT_DIR\"), \"/workflows/{file}\")); }}"
+        );
+    }
+    std::fs::write(out.join("mod.rs"), modules).expect("OUT_DIR is writable");
+}
+
+/// Every corpus Arazzo document that generates without a capability, with the local files of
+/// the sources it names by URL. The others (the specification's examples with known mistakes)
+/// get precise diagnostics instead: see `codegen/tests/corpus_workflows.rs`.
+pub fn corpus_workflows(root: &Path) -> Vec<(PathBuf, Vec<(&'static str, PathBuf)>)> {
+    let mut files = Vec::new();
+    let dir = root.join("corpus/api-evangelist-prisma/arazzo");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        files.extend(entries.flatten().map(|e| (e.path(), Vec::new())));
+    }
+    let examples = root.join("corpus/arazzo-oai-examples");
+    println!("cargo:rerun-if-changed={}", examples.display());
+    files.push((examples.join("pet-coupons.arazzo.yaml"), Vec::new()));
+    files.push((examples.join("oauth.arazzo.yaml"), Vec::new()));
+    let fixtures = root.join("fixtures/arazzo");
+    println!("cargo:rerun-if-changed={}", fixtures.display());
+    files.push((fixtures.join("bnpl-arazzo.corrected.yaml"), vec![("BnplApi", examples.join("bnpl-openapi.yaml"))]));
+    files.sort();
+    files
 }
 
 /// Every capability in `corpus/`: the api-evangelist set (minus the edge graph, which is not a

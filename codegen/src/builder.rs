@@ -33,6 +33,17 @@ impl Builder {
         }
     }
 
+    /// Generates Arazzo workflows without a capability: each OpenAPI document their source
+    /// descriptions name becomes a typed client (map remote sources with [`Builder::source`]).
+    pub fn workflows(arazzo: impl AsRef<Path>) -> Self {
+        Builder {
+            inputs: Inputs { arazzo: vec![arazzo.as_ref().to_path_buf()], ..Inputs::default() },
+            settings: Settings::default(),
+            file_name: "workflows.rs".to_string(),
+            print_warnings: true,
+        }
+    }
+
     /// Adds an Arazzo document.
     pub fn arazzo(mut self, path: impl AsRef<Path>) -> Self {
         self.inputs.arazzo.push(path.as_ref().to_path_buf());

@@ -19,7 +19,8 @@ use crate::render;
 /// What to read.
 #[derive(Clone, Debug, Default)]
 pub struct Inputs {
-    /// The Naftiko capability (required by [`generate`]; [`check`] can run on the rest alone).
+    /// The Naftiko capability. Without one, [`generate`] compiles the Arazzo workflows over
+    /// clients generated from their source descriptions.
     pub capability: Option<PathBuf>,
     /// Arazzo documents; the OpenAPI documents they name are loaded too.
     pub arazzo: Vec<PathBuf>,
@@ -152,20 +153,22 @@ pub fn check(inputs: &Inputs, settings: &Settings) -> Checked {
     Checked { capability, openapi: openapi_docs, arazzo, diagnostics: diagnostics.sorted(), sources }
 }
 
-/// Runs the whole pipeline.
+/// Runs the whole pipeline. Without a capability, the Arazzo workflows are generated over
+/// clients built from their source descriptions.
 pub fn generate(inputs: &Inputs, settings: &Settings) -> Result<Generated, Failure> {
     let checked = check(inputs, settings);
     let Checked { capability, openapi, arazzo, mut diagnostics, sources } = checked;
-    let Some(capability) = capability.filter(|_| !diagnostics.has_errors()) else {
-        if !diagnostics.has_errors() {
-            diagnostics.push(
-                Diagnostic::error("no-capability", "no capability was given")
-                    .help("pass the Naftiko capability file to generate from"),
-            );
-        }
+    if diagnostics.has_errors() {
         return Err(Failure { diagnostics, sources });
-    };
-    let ir = ir::build::build(&capability, &openapi, &arazzo);
+    }
+    if capability.is_none() && arazzo.is_empty() {
+        diagnostics.push(
+            Diagnostic::error("no-capability", "neither a capability nor an Arazzo document was given")
+                .help("pass the Naftiko capability file, or Arazzo documents (`--arazzo`), to generate from"),
+        );
+        return Err(Failure { diagnostics, sources });
+    }
+    let ir = ir::build::build(capability.as_ref(), &openapi, &arazzo);
     for workflow in &ir.workflows {
         if let Some(reason) = &workflow.unsupported {
             diagnostics.push(
@@ -176,7 +179,11 @@ pub fn generate(inputs: &Inputs, settings: &Settings) -> Result<Generated, Failu
         }
     }
     let modules = emit::emit(&ir);
-    let source_name = file_name(&capability.path);
+    let source_path: Option<&Path> = match &capability {
+        Some(c) => Some(&c.path),
+        None => inputs.arazzo.first().map(PathBuf::as_path),
+    };
+    let source_name = source_path.map(file_name).unwrap_or_default();
     Ok(Generated { ir, modules, warnings: diagnostics, sources, source_name })
 }
 

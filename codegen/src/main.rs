@@ -24,13 +24,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Generate a crate (Cargo.toml + src/) from a capability.
-    #[command(after_help = "Example:\n  capgen generate specs/prisma/capabilities/postgres-management-database-backups.yaml \\\n    \
+    /// Generate a crate (Cargo.toml + src/) from a capability, or from Arazzo workflows alone.
+    #[command(after_help = "Examples:\n  capgen generate specs/prisma/capabilities/postgres-management-database-backups.yaml \\\n    \
                             --arazzo specs/prisma/arazzo/prisma-postgres-backup-and-restore-workflow.yml \\\n    \
-                            --out generated/prisma-postgres-backups --crate-name prisma-postgres-backups")]
+                            --out generated/prisma-postgres-backups --crate-name prisma-postgres-backups\n  \
+                            capgen generate --arazzo bnpl-arazzo.yaml --source BnplApi=bnpl-openapi.yaml --out bnpl\n\n\
+                            Without a capability, each OpenAPI document the Arazzo sources name becomes a typed client.")]
     Generate {
-        /// The Naftiko capability (YAML).
-        capability: PathBuf,
+        /// The Naftiko capability (YAML). Optional when `--arazzo` is given.
+        #[arg(required_unless_present = "arazzo")]
+        capability: Option<PathBuf>,
         #[command(flatten)]
         specs: SpecArgs,
         /// Directory to write the crate into (created if missing).
@@ -113,7 +116,9 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Generate { capability, specs, out, crate_name, runtime_path, runtime_version, check, strict, format } => {
             let crate_name = crate_name.unwrap_or_else(|| {
-                capability.file_stem().map(|s| s.to_string_lossy().replace('_', "-")).unwrap_or_else(|| "capability".into())
+                let named = capability.as_ref().or(specs.arazzo.first());
+                let stem = named.and_then(|p| p.file_stem()).map(|s| s.to_string_lossy().replace(['_', '.'], "-"));
+                stem.unwrap_or_else(|| "capability".into())
             });
             let settings = Settings {
                 crate_name,
@@ -124,7 +129,7 @@ fn main() -> ExitCode {
                 strict,
             };
             let inputs = Inputs {
-                capability: Some(capability),
+                capability,
                 arazzo: specs.arazzo,
                 openapi: specs.openapi,
                 sources: specs.source.into_iter().collect(),

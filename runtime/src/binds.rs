@@ -58,12 +58,34 @@ pub fn file_key(path: &str, key: &str) -> Result<Secret, ConfigError> {
     }
 }
 
-/// The base URI of a consumed namespace: `env_var` when set and non-empty, else `default`.
+/// The base URI of a consumed namespace: `env_var` when set and non-empty (see [`on_server`]),
+/// else `default`.
 pub fn base_uri(env_var: &str, default: &str) -> String {
     match std::env::var(env_var) {
-        Ok(value) if !value.trim().is_empty() => value.trim().to_owned(),
+        Ok(value) if !value.trim().is_empty() => on_server(value.trim(), default),
         _ => default.to_owned(),
     }
+}
+
+/// A base URI given at run time for a namespace whose spec base URI is `default`. When
+/// `default` is a relative server URL (an OpenAPI `servers: [{url: /bnpl/v1}]`), `uri` names
+/// the host it lives on and the path is appended (`https://api.example.com` →
+/// `https://api.example.com/bnpl/v1`), unless `uri` already ends with it. Otherwise `uri` is used
+/// as given.
+///
+/// ```
+/// use capgen_runtime::binds::on_server;
+/// assert_eq!(on_server("http://127.0.0.1:9000/", "/bnpl/v1"), "http://127.0.0.1:9000/bnpl/v1");
+/// assert_eq!(on_server("http://h/bnpl/v1", "/bnpl/v1"), "http://h/bnpl/v1");
+/// assert_eq!(on_server("http://h/v2", "https://api.example.com/v1"), "http://h/v2");
+/// ```
+pub fn on_server(uri: &str, default: &str) -> String {
+    let uri = uri.trim();
+    let relative = default.trim_end_matches('/');
+    if !relative.starts_with('/') || uri.trim_end_matches('/').ends_with(relative) {
+        return uri.to_owned();
+    }
+    format!("{}{relative}", uri.trim_end_matches('/'))
 }
 
 /// Turns `file:///./x`, `file:///abs/x`, `file://./x` or a plain path into a file path.

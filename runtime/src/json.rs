@@ -15,6 +15,9 @@ use serde_json_path::JsonPath;
 /// static IDS: JsonPathCell = JsonPathCell::new("$.data[*].id");
 /// let body = serde_json::json!({"data": [{"id": "a"}, {"id": "b"}]});
 /// assert_eq!(IDS.query(&body), serde_json::json!(["a", "b"]));
+///
+/// static HAS_DATA: JsonPathCell = JsonPathCell::new("$[?count(@.data[*]) > 1]");
+/// assert!(HAS_DATA.matches(&body));
 /// ```
 pub struct JsonPathCell {
     path: &'static str,
@@ -43,6 +46,20 @@ impl JsonPathCell {
             1 => nodes.pop().cloned().unwrap_or(Value::Null),
             _ => Value::Array(nodes.into_iter().cloned().collect()),
         }
+    }
+
+    /// Whether a `jsonpath` criterion holds for `context`: the query selects at least one node.
+    ///
+    /// A query whose first segment filters the root (`$[?…]`) tests `context` itself when it is
+    /// not an array, as if it were wrapped in a one-element array: the Arazzo examples'
+    /// `$[?count(@.pets) > 0]` over `$response.body` means "the body has pets", while RFC 9535
+    /// alone would filter the body's member values. An array context is filtered as is.
+    pub fn matches(&self, context: &Value) -> bool {
+        if self.path.trim_start().starts_with("$[?") && !context.is_array() {
+            let wrapped = Value::Array(vec![context.clone()]);
+            return !self.query_all(&wrapped).is_empty();
+        }
+        !self.query_all(context).is_empty()
     }
 
     /// Every match, in document order. Empty if the path does not parse (capgen validates

@@ -33,11 +33,15 @@ pub struct RunOptions {
     /// that has no `retry` failure action of its own is re-run per this policy. This is how a
     /// workflow written without a retry (such as a polling step) can poll on request.
     pub retry_unmatched: Option<RetryPolicy>,
+    /// Keep every step's outputs in [`Traced::step_outputs`] (off by default: it costs a copy
+    /// of each output). They are values the upstream returned, so they are handed to the
+    /// caller only, never logged or put in the trace.
+    pub keep_step_outputs: bool,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        Self { max_steps: 1000, deadline: Duration::from_secs(300), retry_unmatched: None }
+        Self { max_steps: 1000, deadline: Duration::from_secs(300), retry_unmatched: None, keep_step_outputs: false }
     }
 }
 
@@ -51,6 +55,12 @@ impl RunOptions {
     /// Sets the deadline of the whole run.
     pub fn with_deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
+        self
+    }
+
+    /// Keeps every step's outputs for [`Traced::step_outputs`].
+    pub fn with_step_outputs(mut self, keep: bool) -> Self {
+        self.keep_step_outputs = keep;
         self
     }
 
@@ -176,6 +186,27 @@ pub type Trace = Vec<TraceEntry>;
 pub struct Traced<T> {
     pub result: Result<T, WorkflowError>,
     pub trace: Trace,
+    /// `<workflowId>.<stepId>` → that step's outputs, from its last successful attempt, when
+    /// [`RunOptions::keep_step_outputs`] is set (else empty). Not `Debug`-printed.
+    pub step_outputs: StepOutputs,
+}
+
+/// Step outputs kept by a run (see [`RunOptions::keep_step_outputs`]). `Debug` prints only the
+/// step names: the values came from upstream and may be credentials.
+#[derive(Clone, Default, PartialEq)]
+pub struct StepOutputs(pub indexmap::IndexMap<String, serde_json::Map<String, Value>>);
+
+impl StepOutputs {
+    /// The outputs of `step_id` of `workflow_id`, if kept.
+    pub fn get(&self, workflow_id: &str, step_id: &str) -> Option<&serde_json::Map<String, Value>> {
+        self.0.get(&format!("{workflow_id}.{step_id}"))
+    }
+}
+
+impl fmt::Debug for StepOutputs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
 }
 
 /// The state of one run: budget, deadline, the current step and the trace.
@@ -188,6 +219,7 @@ pub struct Run {
     /// The step a retry is pending for (so its next start counts as the next attempt).
     retrying: Option<(String, String, u32)>,
     trace: Trace,
+    step_outputs: StepOutputs,
 }
 
 /// A suspended step (see [`Run::suspend`]).
@@ -213,12 +245,25 @@ impl Run {
             current: None,
             retrying: None,
             trace: Vec::new(),
+            step_outputs: StepOutputs::default(),
         }
     }
 
-    /// Pairs `result` with the trace.
+    /// Pairs `result` with the trace (and the kept step outputs).
     pub fn finish<T>(self, result: Result<T, WorkflowError>) -> Traced<T> {
-        Traced { result, trace: self.trace }
+        Traced { result, trace: self.trace, step_outputs: self.step_outputs }
+    }
+
+    /// Whether step outputs are kept ([`RunOptions::keep_step_outputs`]).
+    pub fn keeps_step_outputs(&self) -> bool {
+        self.options.keep_step_outputs
+    }
+
+    /// Keeps the current step's outputs (called only when [`Run::keeps_step_outputs`]).
+    pub fn keep_step_outputs<const N: usize>(&mut self, outputs: [(&str, Value); N]) {
+        let (workflow, step) = self.names();
+        let kept = outputs.into_iter().map(|(name, value)| (name.to_owned(), value)).collect();
+        self.step_outputs.0.insert(format!("{workflow}.{step}"), kept);
     }
 
     /// The trace so far.
@@ -252,9 +297,11 @@ impl Run {
     }
 
     /// Sends `request` through `http`, bounded by the deadline. Any status is a response; only
-    /// transport failures are errors.
+    /// transport failures, timeouts, bodies over the client's size limit and 2xx bodies that
+    /// claim to be JSON but are not (the step's criteria and outputs cannot be read) are errors.
     pub async fn send(&mut self, http: &HttpClient, request: Request) -> Result<Response, WorkflowError> {
-        match tokio::time::timeout_at(self.deadline.into(), http.send_raw(request)).await {
+        let sent = tokio::time::timeout_at(self.deadline.into(), http.send_raw(request)).await;
+        match sent.map(|result| result.and_then(check_json)) {
             Err(_) => Err(self.deadline_exceeded()),
             Ok(Err(source)) => {
                 self.record(source.status(), Outcome::Error);
@@ -393,6 +440,27 @@ impl Run {
             "workflow step"
         );
         self.trace.push(entry);
+    }
+}
+
+/// A 2xx response whose `Content-Type` is JSON (`application/json`, `*+json`) must hold JSON;
+/// otherwise [`Error::Decode`]. Other responses pass unchanged.
+fn check_json(response: Response) -> Result<Response, Error> {
+    let json = response.header("content-type").is_some_and(|value| {
+        let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        essence == "application/json" || essence.ends_with("+json")
+    });
+    if !response.is_success() || !json || response.body.trim_ascii().is_empty() {
+        return Ok(response);
+    }
+    match serde_json::from_slice::<serde::de::IgnoredAny>(&response.body) {
+        Ok(_) => Ok(response),
+        Err(error) => Err(Error::Decode {
+            operation: response.operation,
+            status: response.status,
+            message: error.to_string(),
+            body_excerpt: crate::error::truncate(&response.text(), 512),
+        }),
     }
 }
 

@@ -8,6 +8,13 @@ pub mod corpus {
     include!(concat!(env!("OUT_DIR"), "/corpus/mod.rs"));
 }
 
+/// One module per corpus Arazzo document generated without a capability (clients from its
+/// source descriptions). Any compiler warning in generated code fails the build.
+#[deny(warnings)]
+pub mod workflows {
+    include!(concat!(env!("OUT_DIR"), "/workflows/mod.rs"));
+}
+
 /// The generated Prisma crate's binary (`target/<profile>/prisma-postgres-backups`), built once
 /// per test process on demand: Cargo does not build a dependency's binaries for tests.
 pub fn generated_binary() -> std::path::PathBuf {

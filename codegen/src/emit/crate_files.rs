@@ -253,7 +253,7 @@ pub fn main_rs(ir: &Ir, modules: &[Module], crate_name: &str) -> TokenStream {
             #field: {
                 let mut config = client::#field::Client::config_from_env()?;
                 if let Some(uri) = server::base_uri_for(&overrides, #namespace) {
-                    config.base_uri = uri.to_owned();
+                    config.base_uri = ::capgen_runtime::binds::on_server(uri, client::#field::DEFAULT_BASE_URI);
                 }
                 client::#field::Client::new(config)?
             },

@@ -15,7 +15,7 @@ use serde_json::Value as Json;
 use crate::emit::client::{doc_lines, inner_docs};
 use crate::expr::CompareOp;
 use crate::ir::{Ir, names};
-use crate::ir::workflow::{
+use crate::ir::workflow::{BodyEncoding, 
     Action, ActionKind, Call, Check, Cond, Criterion, InputField, InputType, PathSegment, Step, StepKind, TextPart, Value, Workflow,
 };
 
@@ -369,8 +369,34 @@ impl WorkflowEmitter<'_> {
             let then = self.next_tokens(*next, constructed);
             success_next = quote! { if #condition { #then } else { #success_next } };
         }
+        // Kept for the caller on request; a workflow step's unread outputs are not kept (its
+        // result is only stored when read).
+        let kept: Vec<TokenStream> = step
+            .outputs
+            .iter()
+            .filter_map(|o| {
+                let name = &o.name;
+                if read.contains(&o.rust_name) {
+                    let var = format_ident!("{}", o.rust_name);
+                    Some(quote! { (#name, outputs.#var.clone()) })
+                } else if matches!(step.kind, StepKind::Call(_)) {
+                    let value = value_tokens(&o.value, w);
+                    Some(quote! { (#name, #value) })
+                } else {
+                    None
+                }
+            })
+            .collect();
+        let keep = (!kept.is_empty()).then(|| {
+            quote! {
+                if run.keeps_step_outputs() {
+                    run.keep_step_outputs([#(#kept),*]);
+                }
+            }
+        });
         let on_success = quote! {
             #(#assignments)*
+            #keep
             run.succeeded(#status);
             #success_next
         };
@@ -561,7 +587,13 @@ impl WorkflowEmitter<'_> {
                 #binding = #value;
                 #(#replacements)*
             };
-            builder = if body.form { quote! { #builder.form(&payload) } } else { quote! { #builder.json_value(payload) } };
+            builder = match &body.encoding {
+                BodyEncoding::Json => quote! { #builder.json_value(payload) },
+                BodyEncoding::Form => quote! { #builder.form(&payload) },
+                BodyEncoding::Text { content_type } => {
+                    quote! { #builder.text(::capgen_runtime::workflow::text(&payload), #content_type) }
+                }
+            };
         }
         let body = if uses.body { quote! { let body = ::capgen_runtime::workflow::body_json(&response); } } else { quote!() };
         let path = if segments.is_empty() {
@@ -794,7 +826,7 @@ fn check_tokens(criterion: &Criterion, w: &Workflow) -> TokenStream {
             let value = value_ref(value, w);
             quote!({
                 static QUERY: ::capgen_runtime::json::JsonPathCell = ::capgen_runtime::json::JsonPathCell::new(#query);
-                !QUERY.query_all(#value).is_empty()
+                QUERY.matches(#value)
             })
         }
         Check::Success2xx => quote!((200..300).contains(&status)),

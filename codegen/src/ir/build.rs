@@ -14,8 +14,9 @@ use crate::parse::naftiko::{
 };
 use crate::parse::openapi::{OaOperation, OpenApiDoc};
 
-/// Lowers a capability. `openapi` documents type the upstream operations they describe.
-pub fn build(capability: &Capability, openapi: &[OpenApiDoc], arazzo: &[crate::generate::LoadedArazzo]) -> Ir {
+/// Lowers a capability, or (with `None`) just the Arazzo workflows over clients generated from
+/// their source descriptions. `openapi` documents type the upstream operations they describe.
+pub fn build(capability: Option<&Capability>, openapi: &[OpenApiDoc], arazzo: &[crate::generate::LoadedArazzo]) -> Ir {
     let mut vocabulary = Vocabulary::default();
     for doc in openapi {
         for op in &doc.operations {
@@ -24,7 +25,7 @@ pub fn build(capability: &Capability, openapi: &[OpenApiDoc], arazzo: &[crate::g
             vocabulary.add_text(op.summary.as_deref().unwrap_or_default());
         }
     }
-    for api in &capability.consumes {
+    for api in capability.iter().flat_map(|c| &c.consumes) {
         vocabulary.add_text(api.description.as_deref().unwrap_or_default());
         for (_, resource) in valid(&api.resources) {
             vocabulary.add_text(&resource.name);
@@ -36,7 +37,7 @@ pub fn build(capability: &Capability, openapi: &[OpenApiDoc], arazzo: &[crate::g
         }
     }
 
-    let binds = bind_vars(capability);
+    let binds = capability.map(bind_vars).unwrap_or_default();
     let mut schemas = indexmap::IndexMap::new();
     for doc in openapi {
         for (name, schema) in &doc.schemas {
@@ -45,18 +46,39 @@ pub fn build(capability: &Capability, openapi: &[OpenApiDoc], arazzo: &[crate::g
     }
     let mut type_space = TypeSpace::new(&schemas);
     let mut modules = BTreeSet::new();
-    let apis: Vec<ConsumedApi> = capability
-        .consumes
-        .iter()
-        .map(|api| {
-            let mut lowering = ApiLowering { capability, api, binds: &binds, openapi, vocabulary: &vocabulary, types: &mut type_space };
-            let mut lowered = lowering.lower();
-            lowered.module = names::unique(lowered.module, &mut modules);
-            lowered
-        })
-        .collect();
+    let apis: Vec<ConsumedApi> = match capability {
+        Some(capability) => capability
+            .consumes
+            .iter()
+            .map(|api| {
+                let mut lowering =
+                    ApiLowering { capability, api, binds: &binds, openapi, vocabulary: &vocabulary, types: &mut type_space };
+                let mut lowered = lowering.lower();
+                lowered.module = names::unique(lowered.module, &mut modules);
+                lowered
+            })
+            .collect(),
+        None => crate::ir::source_api::lower(arazzo, openapi, &vocabulary, &mut type_space, &mut modules),
+    };
 
     let workflows = crate::ir::workflow::lower(arazzo, openapi, &apis);
+    let Some(capability) = capability else {
+        let info = arazzo.first().and_then(|a| a.doc.info.as_ref());
+        let title = info.map(|i| i.title.clone()).unwrap_or_else(|| "workflows".to_string());
+        let description = info.and_then(|i| i.description.clone().or_else(|| i.summary.clone()));
+        let exposure = crate::ir::lower_expose::lower_workflows(&title, description.as_deref(), &apis, &workflows);
+        return Ir {
+            title,
+            description,
+            binds,
+            apis,
+            types: type_space.into_defs(),
+            exposed: exposure.exposed,
+            rest: exposure.rest,
+            mcp: exposure.mcp,
+            workflows,
+        };
+    };
     let exposure = crate::ir::lower_expose::lower(capability, &apis, &binds, &workflows);
     let info = capability.doc.info.as_ref();
     Ir {
@@ -150,6 +172,7 @@ impl ApiLowering<'_> {
             auth: self.auth(api.authentication.as_ref()),
             headers,
             operations,
+            source_document: None,
             span: self.capability.span(&api.origin),
         }
     }

@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 
 use indexmap::IndexMap;
 
+use crate::diagnostics::Span;
 use crate::ir::build::{normalise_path, shape, spec_value};
 use crate::ir::expose::*;
 use crate::ir::names;
@@ -25,7 +26,7 @@ pub struct Exposure {
 
 /// Lowers every exposed adapter and aggregate function of a validated capability.
 pub fn lower(capability: &Capability, apis: &[ConsumedApi], binds: &[BindVar], workflows: &[Workflow]) -> Exposure {
-    let mut lowering = Lowering { capability, apis, exposed: Vec::new(), fn_names: BTreeSet::new(), functions: IndexMap::new() };
+    let mut lowering = Lowering { capability: Some(capability), apis, exposed: Vec::new(), fn_names: BTreeSet::new(), functions: IndexMap::new() };
     let Some(body) = capability.body() else {
         return Exposure { exposed: Vec::new(), rest: Vec::new(), mcp: Vec::new() };
     };
@@ -158,28 +159,37 @@ pub fn lower(capability: &Capability, apis: &[ConsumedApi], binds: &[BindVar], w
             Exposes::Skill(_) | Exposes::Control(_) => {}
         }
     }
-    // Every workflow is also an operation: `POST /workflows/{workflowId}` on each REST adapter,
-    // a tool named after it on each MCP server.
-    for (index, workflow) in workflows.iter().enumerate().filter(|(_, w)| w.unsupported.is_none()) {
-        let exposed = lowering.workflow(index, workflow);
-        for adapter in &mut rest {
-            adapter.routes.push(Route {
-                method: "POST".to_string(),
-                path: format!("/workflows/{}", workflow.workflow_id),
-                name: Some(workflow.workflow_id.clone()),
-                description: workflow.summary.clone().or_else(|| workflow.description.clone()),
-                exposed,
-            });
-        }
-        for adapter in &mut mcp {
-            adapter.tools.push(Tool {
-                name: workflow.workflow_id.clone(),
-                title: workflow.summary.clone(),
-                description: workflow.description.clone().or_else(|| workflow.summary.clone()),
-                exposed,
-                hints: Hints { read_only: None, destructive: None, idempotent: None, open_world: Some(true) },
-            });
-        }
+    lowering.expose_workflows(workflows, &mut rest, &mut mcp);
+    Exposure { exposed: lowering.exposed, rest, mcp }
+}
+
+/// Without a capability: the workflows alone, served by one REST adapter (port 8080) and one MCP
+/// server (port 9090), both without inbound authentication (they bind to loopback by default).
+pub fn lower_workflows(title: &str, description: Option<&str>, apis: &[ConsumedApi], workflows: &[Workflow]) -> Exposure {
+    let mut lowering = Lowering { capability: None, apis, exposed: Vec::new(), fn_names: BTreeSet::new(), functions: IndexMap::new() };
+    let span = workflows.first().map(|w| w.span.clone()).unwrap_or_else(|| Span::file_start(std::sync::Arc::from(std::path::Path::new(""))));
+    let mut rest = vec![RestAdapter {
+        namespace: "workflows".to_string(),
+        description: description.map(str::to_string),
+        port: 8080,
+        auth: None,
+        routes: Vec::new(),
+        span: span.clone(),
+    }];
+    let mut mcp = vec![McpAdapter {
+        namespace: "workflows".to_string(),
+        description: Some(description.map_or_else(|| format!("Runs the workflows of {title}."), str::to_string)),
+        port: 9090,
+        stdio_preferred: false,
+        auth: None,
+        tools: Vec::new(),
+        resources: Vec::new(),
+        prompts: Vec::new(),
+        span,
+    }];
+    lowering.expose_workflows(workflows, &mut rest, &mut mcp);
+    if lowering.exposed.is_empty() {
+        return Exposure { exposed: Vec::new(), rest: Vec::new(), mcp: Vec::new() };
     }
     Exposure { exposed: lowering.exposed, rest, mcp }
 }
@@ -200,7 +210,7 @@ fn inbound_auth(auth: Option<&AuthSpec>, binds: &[BindVar]) -> Option<InboundAut
 }
 
 struct Lowering<'a> {
-    capability: &'a Capability,
+    capability: Option<&'a Capability>,
     apis: &'a [ConsumedApi],
     exposed: Vec<Exposed>,
     fn_names: BTreeSet<String>,
@@ -214,6 +224,32 @@ impl Lowering<'_> {
         exposed.args_type = names::camel_ident(&format!("{}_args", exposed.fn_name));
         self.exposed.push(exposed);
         self.exposed.len() - 1
+    }
+
+    /// Every workflow is also an operation: `POST /workflows/{workflowId}` on each REST adapter,
+    /// a tool named after it on each MCP server.
+    fn expose_workflows(&mut self, workflows: &[Workflow], rest: &mut [RestAdapter], mcp: &mut [McpAdapter]) {
+        for (index, workflow) in workflows.iter().enumerate().filter(|(_, w)| w.unsupported.is_none()) {
+            let exposed = self.workflow(index, workflow);
+            for adapter in rest.iter_mut() {
+                adapter.routes.push(Route {
+                    method: "POST".to_string(),
+                    path: format!("/workflows/{}", workflow.workflow_id),
+                    name: Some(workflow.workflow_id.clone()),
+                    description: workflow.summary.clone().or_else(|| workflow.description.clone()),
+                    exposed,
+                });
+            }
+            for adapter in mcp.iter_mut() {
+                adapter.tools.push(Tool {
+                    name: workflow.workflow_id.clone(),
+                    title: workflow.summary.clone(),
+                    description: workflow.description.clone().or_else(|| workflow.summary.clone()),
+                    exposed,
+                    hints: Hints { read_only: None, destructive: None, idempotent: None, open_world: Some(true) },
+                });
+            }
+        }
     }
 
     /// A workflow run as an exposed unit: its inputs, plus the polling controls.
@@ -277,7 +313,7 @@ impl Lowering<'_> {
 
     fn function_hints(&self, reference: &str) -> Hints {
         let Some((namespace, name)) = reference.split_once('.') else { return Hints::default() };
-        let Some(body) = self.capability.body() else { return Hints::default() };
+        let Some(body) = self.capability.and_then(Capability::body) else { return Hints::default() };
         let semantics = valid(&body.aggregates)
             .filter(|(_, a)| a.namespace == namespace)
             .flat_map(|(_, a)| valid(&a.functions).map(|(_, f)| f))
@@ -384,7 +420,10 @@ impl Lowering<'_> {
             inputs,
             action,
             output,
-            span: self.capability.span(origin),
+            span: match self.capability {
+                Some(capability) => capability.span(origin),
+                None => Span::file_start(std::sync::Arc::from(std::path::Path::new(""))),
+            },
         })
     }
 

@@ -1,12 +1,14 @@
 //! The intermediate representation: the only thing emitters see. Names are decided here.
 //!
 //! [`build`] lowers a validated capability (plus the OpenAPI documents that describe its
-//! upstreams) into an [`Ir`]. Every node keeps the [`Span`] of the YAML it came from.
+//! upstreams) and Arazzo workflows into an [`Ir`]; without a capability, the workflows' source
+//! descriptions become the clients. Every node keeps the [`Span`] of the YAML it came from.
 
 pub mod build;
 pub mod expose;
 mod lower_expose;
 pub mod names;
+mod source_api;
 pub mod types;
 pub mod workflow;
 
@@ -87,6 +89,9 @@ pub struct ConsumedApi {
     /// Headers sent on every request (`inputParameters` of the adapter with a `value`).
     pub headers: Vec<(String, SpecValue)>,
     pub operations: Vec<Operation>,
+    /// For a client generated from an Arazzo source description (no capability): the index of
+    /// its OpenAPI document.
+    pub source_document: Option<usize>,
     pub span: Span,
 }
 

@@ -130,11 +130,20 @@ pub enum PathSegment {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct CallBody {
-    /// `application/x-www-form-urlencoded` instead of JSON.
-    pub form: bool,
+    pub encoding: BodyEncoding,
     pub payload: Value,
     /// JSON Pointer targets set after the payload is built.
     pub replacements: Vec<(String, Value)>,
+}
+
+/// How a step's request body is sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BodyEncoding {
+    Json,
+    /// `application/x-www-form-urlencoded`.
+    Form,
+    /// The payload as text (`text/*`, XML), with this content type.
+    Text { content_type: String },
 }
 
 /// A value computed at run time; every variant evaluates to a `serde_json::Value`.
@@ -504,8 +513,9 @@ impl Lowering<'_> {
     }
 
     fn call(&mut self, step: &az::Step, parameters: &[(String, Option<ParameterIn>, Json)], scope: &mut StepScope, inputs: &[InputField]) -> Result<Call, String> {
-        let (oa, operation_id) = self.openapi_operation(step)?;
-        let (api, op) = consumed(self.apis, oa.as_ref(), &operation_id)?;
+        let (found, operation_id) = self.openapi_operation(step)?;
+        let (api, op) = consumed(self.apis, found.as_ref(), &operation_id)?;
+        let oa = found.map(|(_, op)| op);
         scope.place = Some(Place::Request);
 
         let mut query = Vec::new();
@@ -585,13 +595,13 @@ impl Lowering<'_> {
         }
     }
 
-    /// The OpenAPI operation a step names, and its operationId.
-    fn openapi_operation(&self, step: &az::Step) -> Result<(Option<OaOperation>, String), String> {
-        let docs: Vec<(&str, Option<&OpenApiDoc>)> = self
+    /// The OpenAPI operation a step names (with the index of its document) and its operationId.
+    fn openapi_operation(&self, step: &az::Step) -> Result<(Option<(usize, OaOperation)>, String), String> {
+        let docs: Vec<(&str, Option<(usize, &OpenApiDoc)>)> = self
             .loaded
             .sources
             .iter()
-            .map(|(name, index)| (name.as_str(), index.and_then(|i| self.openapi.get(i))))
+            .map(|(name, index)| (name.as_str(), index.and_then(|i| self.openapi.get(i).map(|d| (i, d)))))
             .collect();
         if let Some(id) = &step.operation_id {
             let (source, id) = match expr::parse_expression(id) {
@@ -599,9 +609,9 @@ impl Lowering<'_> {
                 _ => (None, id.clone()),
             };
             let candidates = docs.iter().filter(|(name, _)| source.as_deref().is_none_or(|s| s == *name));
-            let found = candidates.clone().find_map(|(_, doc)| doc.and_then(|d| d.find_by_operation_id(&id)));
+            let found = candidates.clone().find_map(|(_, doc)| doc.and_then(|(i, d)| d.find_by_operation_id(&id).map(|op| (i, op))));
             return match found {
-                Some(op) => Ok((Some(op.clone()), op.operation_id.clone().unwrap_or(id))),
+                Some((i, op)) => Ok((Some((i, op.clone())), op.operation_id.clone().unwrap_or(id))),
                 None if candidates.clone().all(|(_, doc)| doc.is_none()) => Ok((None, id)),
                 None => Err(format!("operation `{id}` is not in the source description")),
             };
@@ -610,14 +620,14 @@ impl Lowering<'_> {
             let parsed = expr::parse_operation_path(path).map_err(|e| format!("invalid operationPath: {}", e.message))?;
             let (template, method) =
                 parsed.path_and_method().ok_or_else(|| format!("operationPath `{path}` does not point at `/paths/<path>/<method>`"))?;
-            let doc = docs
+            let (index, doc) = docs
                 .iter()
                 .find(|(name, _)| *name == parsed.source)
                 .and_then(|(_, d)| *d)
                 .ok_or_else(|| format!("source description `{}` is not loaded", parsed.source))?;
             let op = doc.find_by_method_path(method, template).ok_or_else(|| format!("`{} {template}` is not in source description `{}`", method.to_ascii_uppercase(), parsed.source))?;
             let id = op.operation_id.clone().unwrap_or_else(|| format!("{} {}", op.method.to_ascii_uppercase(), op.path));
-            return Ok((Some(op.clone()), id));
+            return Ok((Some((index, op.clone())), id));
         }
         Err("the step names neither `operationId`, `operationPath` nor `workflowId`".to_string())
     }
@@ -629,16 +639,30 @@ impl Lowering<'_> {
             .or_else(|| oa.and_then(|o| o.request_body.as_ref()).map(|b| b.content_type.clone()))
             .unwrap_or_else(|| "application/json".to_string())
             .to_ascii_lowercase();
-        let form = content_type.contains("x-www-form-urlencoded");
-        if !form && !content_type.contains("json") {
-            return Err(format!("request bodies of type `{content_type}` are not supported (JSON and form bodies are)"));
-        }
+        let encoding = if content_type.contains("x-www-form-urlencoded") {
+            BodyEncoding::Form
+        } else if content_type.contains("json") {
+            BodyEncoding::Json
+        } else if content_type.starts_with("text/") || content_type.contains("xml") {
+            BodyEncoding::Text { content_type: content_type.clone() }
+        } else {
+            return Err(format!("request bodies of type `{content_type}` are not supported (JSON, form, text and XML bodies are)"));
+        };
         let mut payload = body.payload.clone().unwrap_or(Json::Null);
+        if let (BodyEncoding::Text { .. }, Json::String(text)) = (&encoding, &payload) {
+            if !body.replacements.is_empty() {
+                return Err(format!("`replacements` in a `{content_type}` body (XPath targets) are not supported; write the values into the payload template"));
+            }
+            let payload = self.expression_text(text, scope, inputs).map_err(|e| format!("request body: {e}"))?;
+            return Ok(CallBody { encoding, payload, replacements: Vec::new() });
+        }
         if let Json::String(text) = &payload {
-            // A JSON document written as a string.
+            // A JSON document written as a string, possibly with `{$…}` expressions in it.
             match serde_json::from_str::<Json>(text) {
                 Ok(parsed) if parsed.is_object() || parsed.is_array() => payload = parsed,
-                _ if text.contains('$') => return Err("a payload written as a text template is not supported; write it as YAML/JSON structure".to_string()),
+                _ if text.contains("{$") => {
+                    payload = json_template(text).map_err(|e| format!("the request body is a text template that is not JSON once its expressions are filled in: {e}"))?;
+                }
                 _ => {}
             }
         }
@@ -651,7 +675,7 @@ impl Lowering<'_> {
             let value = self.json_value(&replacement.value, scope, inputs).map_err(|e| format!("replacement `{}`: {e}", replacement.target))?;
             replacements.push((replacement.target.clone(), value));
         }
-        Ok(CallBody { form, payload, replacements })
+        Ok(CallBody { encoding, payload, replacements })
     }
 
     /// A JSON value from the document: strings may be expressions or templates.
@@ -898,9 +922,18 @@ impl Lowering<'_> {
     }
 }
 
-/// The capability's consumed operation matching an OpenAPI operation: same operationId
-/// (ignoring case and punctuation, also against the consumed name), else same method and path.
-fn consumed<'a>(apis: &'a [ConsumedApi], oa: Option<&OaOperation>, operation_id: &str) -> Result<(&'a ConsumedApi, &'a Operation), String> {
+/// The client operation a step calls. A client generated from the step's own source
+/// description has it under the same method and path; otherwise the capability's consumed
+/// operation with the same operationId (ignoring case and punctuation, also against the
+/// consumed name), else the same method and path.
+fn consumed<'a>(apis: &'a [ConsumedApi], found: Option<&(usize, OaOperation)>, operation_id: &str) -> Result<(&'a ConsumedApi, &'a Operation), String> {
+    if let Some((doc, oa)) = found
+        && let Some(api) = apis.iter().find(|api| api.source_document == Some(*doc))
+        && let Some(op) = api.operations.iter().find(|op| op.method.eq_ignore_ascii_case(&oa.method) && op.path_template == oa.path)
+    {
+        return Ok((api, op));
+    }
+    let oa = found.map(|(_, op)| op);
     let squash = |s: &str| s.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
     let wanted = squash(operation_id);
     let all = || apis.iter().flat_map(|api| api.operations.iter().map(move |op| (api, op)));
@@ -916,13 +949,47 @@ fn consumed<'a>(apis: &'a [ConsumedApi], oa: Option<&OaOperation>, operation_id:
             None => format!("`{operation_id}`"),
         };
         if apis.is_empty() {
-            format!("operation {what} cannot be called: the capability consumes no HTTP API")
+            format!("operation {what} cannot be called: no client serves it (give the capability, or the OpenAPI document of its source description)")
+        } else if apis.iter().all(|api| api.source_document.is_some()) {
+            format!("operation {what} cannot be called: its source description was not loaded (map it to a local file with `--source NAME=FILE`)")
         } else {
             format!(
                 "operation {what} is not consumed by the capability; add it to a `consumes` resource so the workflow can call it through a typed client"
             )
         }
     })
+}
+
+/// A JSON text with `{$…}` expressions → the JSON structure, each expression kept as a string
+/// for [`Lowering::json_value`]: inside a JSON string it stays part of that string's template;
+/// standing alone (`"amount": {$inputs.amount}`) it becomes a string holding just the
+/// expression, which yields the expression's value unchanged.
+fn json_template(text: &str) -> Result<Json, String> {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if !in_string && rest.starts_with("{$") {
+            let end = rest.find('}').ok_or_else(|| "an expression `{$…` is not closed".to_string())?;
+            out.push('"');
+            out.push_str(&rest[..=end].replace('\\', "\\\\").replace('"', "\\\""));
+            out.push('"');
+            rest = &rest[end + 1..];
+            continue;
+        }
+        match c {
+            '\\' if in_string => escaped = !escaped,
+            '"' if !escaped => in_string = !in_string,
+            _ => escaped = false,
+        }
+        if c != '\\' {
+            escaped = false;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    serde_json::from_str(&out).map_err(|e| e.to_string())
 }
 
 /// `{a}/b/{c}` → `{}/b/{}`, lower-cased, without a trailing slash.
@@ -1015,7 +1082,7 @@ mod tests {
             vec![root.join("specs/prisma/arazzo/prisma-postgres-backup-and-restore-workflow.yml")],
         );
         let capability = checked.capability.as_ref().expect("the seed capability loads");
-        crate::ir::build::build(capability, &checked.openapi, &checked.arazzo)
+        crate::ir::build::build(Some(capability), &checked.openapi, &checked.arazzo)
     }
 
     fn call(step: &Step) -> &Call {
@@ -1053,7 +1120,7 @@ mod tests {
         ]);
         assert_eq!(create.headers, vec![("Authorization".to_string(), bearer)]);
         let body = create.body.as_ref().expect("a JSON body");
-        assert!(!body.form);
+        assert_eq!(body.encoding, BodyEncoding::Json);
         assert_eq!(body.payload, Value::Object(vec![("label".to_string(), Value::Input { field: "backup_label".to_string(), pointer: None })]));
         assert_eq!(w.steps[0].criteria[0].check, Check::Condition(Cond::Status(CompareOp::Eq, 202)));
         assert_eq!(w.steps[0].outputs[0].value, Value::ResponseBody(Some("/id".to_string())));
@@ -1094,7 +1161,7 @@ mod tests {
         std::fs::write(&path, text).expect("writable");
         let checked = checked(Some(Path::new(ROOT).join("specs/prisma/capabilities/postgres-management-database-backups.yaml")), vec![path]);
         let capability = checked.capability.as_ref().expect("loads");
-        crate::ir::build::build(capability, &checked.openapi, &checked.arazzo).workflows
+        crate::ir::build::build(Some(capability), &checked.openapi, &checked.arazzo).workflows
     }
 
     const HEAD: &str = "arazzo: 1.0.1\ninfo: {title: t, version: '1'}\nsourceDescriptions: [{name: api, url: OPENAPI, type: openapi}]\n";
@@ -1201,6 +1268,7 @@ mod tests {
             auth: crate::ir::Auth::None,
             headers: Vec::new(),
             operations,
+            source_document: None,
             span: crate::diagnostics::Span::file_start(std::sync::Arc::from(Path::new("openapi"))),
         }
     }
