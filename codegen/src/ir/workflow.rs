@@ -1060,7 +1060,6 @@ mod tests {
 
     use super::*;
     use crate::generate::{Checked, Inputs, Settings, check};
-    use crate::ir::{Body, Output, Param, TypeRef};
 
     const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
@@ -1214,65 +1213,6 @@ mod tests {
         assert_eq!(outer.steps[0].outputs[0].value, Value::Local { var: "run_result".to_string(), pointer: Some("/first".to_string()) });
     }
 
-    /// A consumed API exposing every operation of an OpenAPI document (for corpora without a
-    /// capability to pair with).
-    fn api_from_openapi(doc: &OpenApiDoc) -> ConsumedApi {
-        let operations = doc
-            .operations
-            .iter()
-            .map(|op| {
-                let mut params = Vec::new();
-                let mut path = Vec::new();
-                let mut rest = op.path.as_str();
-                while let Some(open) = rest.find('{') {
-                    let Some(close) = rest[open..].find('}') else { break };
-                    path.push(PathPart::Text(rest[..open].to_string()));
-                    params.push(Param {
-                        name: rest[open + 1..open + close].to_string(),
-                        rust_name: String::new(),
-                        location: ParamLocation::Path,
-                        ty: TypeRef::String,
-                        required: true,
-                        description: None,
-                        json_type: None,
-                    });
-                    path.push(PathPart::Param(params.len() - 1));
-                    rest = &rest[open + close + 1..];
-                }
-                path.push(PathPart::Text(rest.to_string()));
-                let name = op.operation_id.clone().unwrap_or_else(|| op.path.clone());
-                Operation {
-                    name: name.clone(),
-                    fn_name: names::snake_ident(&name),
-                    description: None,
-                    method: op.method.to_ascii_uppercase(),
-                    path_template: op.path.clone(),
-                    path,
-                    params,
-                    fixed: Vec::new(),
-                    body: Body::None,
-                    response: TypeRef::Json,
-                    error_body: None,
-                    output: Output::Body,
-                    operation_id: op.operation_id.clone(),
-                    span: crate::diagnostics::Span::file_start(std::sync::Arc::from(Path::new("openapi"))),
-                }
-            })
-            .collect();
-        ConsumedApi {
-            namespace: doc.title.clone(),
-            module: names::snake_ident(&doc.title),
-            description: None,
-            base_uri: String::new(),
-            base_uri_env: String::new(),
-            auth: crate::ir::Auth::None,
-            headers: Vec::new(),
-            operations,
-            source_document: None,
-            span: crate::diagnostics::Span::file_start(std::sync::Arc::from(Path::new("openapi"))),
-        }
-    }
-
     /// Every corpus workflow lowers without panicking; each is supported or says why not.
     #[test]
     fn corpus_workflows_lower_or_say_why() {
@@ -1280,7 +1220,6 @@ mod tests {
         let mut summary = Vec::new();
         let mut supported = 0;
         let mut total = 0;
-        let seed_ir = seed_ir();
         for dir in ["api-evangelist-prisma/arazzo", "arazzo-oai-examples"] {
             let mut files: Vec<PathBuf> = std::fs::read_dir(root.join(dir))
                 .expect("corpus dir")
@@ -1291,9 +1230,8 @@ mod tests {
             files.sort();
             for file in files {
                 let checked = checked(None, vec![file.clone()]);
-                let apis: Vec<ConsumedApi> = checked.openapi.iter().map(api_from_openapi).collect();
-                let workflows = lower(&checked.arazzo, &checked.openapi, &apis);
-                for w in &workflows {
+                let ir = crate::ir::build::build(None, &checked.openapi, &checked.arazzo);
+                for w in &ir.workflows {
                     total += 1;
                     match &w.unsupported {
                         None => supported += 1,
@@ -1301,9 +1239,6 @@ mod tests {
                     }
                 }
                 // Whatever lowered must also emit, and render as valid Rust.
-                let mut ir = seed_ir.clone();
-                ir.apis = apis;
-                ir.workflows = workflows;
                 let tokens = crate::emit::workflow::emit_workflows(&ir);
                 if let Err(e) = syn::parse2::<syn::File>(tokens) {
                     panic!("{}: the emitted workflows do not parse: {e}", file.display());
