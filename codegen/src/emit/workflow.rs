@@ -227,7 +227,10 @@ impl WorkflowEmitter<'_> {
         for output in &self.workflow.outputs {
             value_uses(&output.value, &mut uses);
         }
-        uses.inputs
+        let runs_workflows = self.workflow.steps.iter().flat_map(|s| s.on_success.iter().chain(&s.on_failure)).any(|a| {
+            matches!(a.kind, ActionKind::GotoWorkflow(_) | ActionKind::Retry { workflow: Some(_), .. })
+        });
+        uses.inputs || runs_workflows || !self.workflow.depends_on.is_empty()
     }
 
     /// The body of `run_<workflow>`.
@@ -253,6 +256,9 @@ impl WorkflowEmitter<'_> {
                 let mut outputs = StepOutputs::default();
             }
         };
+        // `dependsOn`: run first, outputs kept when read.
+        let dependencies = w.depends_on.iter().map(|(index, var)| self.run_workflow(*index, uses.locals.contains(var).then_some(var.as_str())));
+        let dependencies = quote!(#(#dependencies)*);
         let mut constructed = BTreeSet::from([0usize]);
         let arms: Vec<TokenStream> = w.steps.iter().enumerate().map(|(i, step)| self.step_arm(i, step, &uses.locals, &mut constructed)).collect();
         let variants = w.steps.iter().map(|s| {
@@ -280,6 +286,7 @@ impl WorkflowEmitter<'_> {
                 #(#variants)*
             }
             #locals
+            #dependencies
             let mut step = Step::#first;
             loop {
                 step = match step {
@@ -345,6 +352,7 @@ impl WorkflowEmitter<'_> {
             .filter_map(|a| match a.kind {
                 ActionKind::End => Some((a, Next::Break)),
                 ActionKind::Goto(target) => Some((a, Next::Step(target))),
+                ActionKind::GotoWorkflow(target) => Some((a, Next::Transfer(target))),
                 ActionKind::Retry { .. } => None,
             })
             .collect();
@@ -470,7 +478,11 @@ impl WorkflowEmitter<'_> {
                 let next = self.next_tokens(Next::Step(target), constructed);
                 (quote! { run.failed_over(#status); #next }, false)
             }
-            ActionKind::Retry { after, limit, step } => {
+            ActionKind::GotoWorkflow(target) => {
+                let next = self.next_tokens(Next::Transfer(target), constructed);
+                (quote! { run.failed_over(#status); #next }, false)
+            }
+            ActionKind::Retry { after, limit, step, workflow } => {
                 let after = match after {
                     Some(seconds) if seconds.fract() == 0.0 && seconds < u64::MAX as f64 => {
                         let seconds = Literal::u64_unsuffixed(seconds as u64);
@@ -484,7 +496,8 @@ impl WorkflowEmitter<'_> {
                 };
                 let limit = Literal::u32_unsuffixed(limit);
                 let next = self.next_tokens(Next::Step(step), constructed);
-                (quote! { run.retry(#status, criterion, #after, #limit, #response).await?; #next }, true)
+                let first = workflow.map(|index| self.run_workflow(index, None));
+                (quote! { run.retry(#status, criterion, #after, #limit, #response).await?; #first #next }, true)
             }
         }
     }
@@ -500,6 +513,33 @@ impl WorkflowEmitter<'_> {
                 let variant = format_ident!("{}", self.workflow.steps.get(i).map(|s| s.variant.as_str()).unwrap_or("Missing"));
                 quote!(Step::#variant)
             }
+            Next::Transfer(index) => {
+                constructed.insert(BREAK);
+                let run = self.run_workflow(index, None);
+                quote!({ #run break })
+            }
+        }
+    }
+
+    /// Runs workflow `index` with this workflow's inputs (matched by name), inside the current
+    /// run; stores its outputs in `outputs.<store>` when given.
+    fn run_workflow(&self, index: usize, store: Option<&str>) -> TokenStream {
+        let callee = &self.ir.workflows[index];
+        let callee_inputs = format_ident!("{}Inputs", callee.type_prefix);
+        let callee_run = format_ident!("run_{}", callee.fn_name);
+        let run_callee = quote!(::std::boxed::Box::pin(#callee_run(clients, &called_inputs, run)).await?);
+        let run_and_store = match store {
+            Some(var) => {
+                let var = format_ident!("{}", var);
+                quote! { outputs.#var = ::serde_json::to_value(&#run_callee).unwrap_or_default(); }
+            }
+            None => quote! { #run_callee; },
+        };
+        quote! {
+            let called_inputs: #callee_inputs = ::capgen_runtime::workflow::inputs_for(inputs).map_err(|error| run.invalid_inputs(&error))?;
+            let caller = run.suspend();
+            #run_and_store
+            run.resume(caller);
         }
     }
 
@@ -621,6 +661,8 @@ const BREAK: usize = usize::MAX;
 enum Next {
     Step(usize),
     Break,
+    /// Run another workflow, then end this one.
+    Transfer(usize),
 }
 
 fn looks_secret(name: &str) -> bool {

@@ -36,6 +36,9 @@ pub struct Workflow {
     pub inputs: Vec<InputField>,
     pub steps: Vec<Step>,
     pub outputs: Vec<NamedValue>,
+    /// `dependsOn`: workflows (indices) run first, with this workflow's inputs matched by name,
+    /// and the local holding each one's outputs (for `$workflows.<id>.outputs.*`).
+    pub depends_on: Vec<(usize, String)>,
     /// Why this workflow cannot be generated; the emitter skips it when set.
     pub unsupported: Option<String>,
     /// Things a reader should know (legacy forms accepted, settings ignored).
@@ -222,8 +225,12 @@ pub enum ActionKind {
     End,
     /// Go to the step at this index.
     Goto(usize),
-    /// Run the step at `step` again (the current one unless the action names another).
-    Retry { after: Option<f64>, limit: u32, step: usize },
+    /// Transfer to the workflow at this index: it runs with this workflow's inputs (matched by
+    /// name), then this workflow ends with its outputs as they stand.
+    GotoWorkflow(usize),
+    /// Run the step at `step` again (the current one unless the action names another), after
+    /// running the workflow at `workflow` when the action names one.
+    Retry { after: Option<f64>, limit: u32, step: usize, workflow: Option<usize> },
 }
 
 /// Lowers every workflow of the loaded Arazzo documents.
@@ -254,16 +261,18 @@ pub fn lower(arazzo: &[LoadedArazzo], openapi: &[OpenApiDoc], apis: &[ConsumedAp
                 inputs: Vec::new(),
                 steps: Vec::new(),
                 outputs: Vec::new(),
+                depends_on: Vec::new(),
                 unsupported: None,
                 notes: Vec::new(),
             };
             let find_workflow = |id: &str| index.iter().position(|(dd, ww, _, _)| *dd == *d && arazzo[*dd].doc.workflows[*ww].workflow_id == id);
             let mut lowering = Lowering { doc: &loaded.doc, loaded, openapi, apis, workflow: source, find_workflow: &find_workflow, notes: Vec::new(), locals: IndexMap::new() };
             match lowering.workflow() {
-                Ok((inputs, steps, outputs)) => {
+                Ok((inputs, steps, outputs, depends_on)) => {
                     workflow.inputs = inputs;
                     workflow.steps = steps;
                     workflow.outputs = outputs;
+                    workflow.depends_on = depends_on;
                 }
                 Err(reason) => workflow.unsupported = Some(reason),
             }
@@ -275,19 +284,21 @@ pub fn lower(arazzo: &[LoadedArazzo], openapi: &[OpenApiDoc], apis: &[ConsumedAp
     out
 }
 
-/// A workflow that calls an unsupported workflow, or calls itself (directly or not), is
-/// unsupported too.
+/// A workflow that runs an unsupported workflow (a workflow step, a `goto`/`retry` action naming
+/// a workflow, `dependsOn`), or runs itself (directly or not), is unsupported too.
 fn mark_unsupported_callers(workflows: &mut [Workflow]) {
     let calls: Vec<Vec<usize>> = workflows
         .iter()
         .map(|w| {
-            w.steps
-                .iter()
-                .filter_map(|s| match &s.kind {
-                    StepKind::Workflow { index, .. } => Some(*index),
-                    StepKind::Call(_) => None,
-                })
-                .collect()
+            let steps = w.steps.iter().filter_map(|s| match &s.kind {
+                StepKind::Workflow { index, .. } => Some(*index),
+                StepKind::Call(_) => None,
+            });
+            let actions = w.steps.iter().flat_map(|s| s.on_success.iter().chain(&s.on_failure)).filter_map(|a| match a.kind {
+                ActionKind::GotoWorkflow(index) | ActionKind::Retry { workflow: Some(index), .. } => Some(index),
+                _ => None,
+            });
+            steps.chain(actions).chain(w.depends_on.iter().map(|(index, _)| *index)).collect()
         })
         .collect();
     for start in 0..workflows.len() {
@@ -331,7 +342,7 @@ enum Place {
     WorkflowOutputs,
 }
 
-type Lowered = (Vec<InputField>, Vec<Step>, Vec<NamedValue>);
+type Lowered = (Vec<InputField>, Vec<Step>, Vec<NamedValue>, Vec<(usize, String)>);
 
 struct Lowering<'a> {
     doc: &'a ArazzoDoc,
@@ -374,6 +385,17 @@ impl Lowering<'_> {
         // Local variables for every step output (and called workflows' results).
         let mut taken = BTreeSet::from(["inputs".to_string(), "clients".to_string(), "run".to_string(), "step".to_string(), "http".to_string()]);
         let mut called = Vec::new();
+        let mut depends_on = Vec::new();
+        for dependency in &w.depends_on {
+            let id = &dependency.value;
+            if id.starts_with('$') {
+                return Err(format!("`dependsOn` names `{id}` of another source description, which is not supported"));
+            }
+            let index = (self.find_workflow)(id).ok_or_else(|| format!("`dependsOn` names workflow `{id}`, which is not in this document"))?;
+            let var = names::unique(format!("{}_dependency", names::snake_ident(id)), &mut taken);
+            called.push((id.clone(), var.clone()));
+            depends_on.push((index, var));
+        }
         for step in &w.steps {
             let prefix = names::snake_ident(&step.step_id);
             let mut outputs = IndexMap::new();
@@ -403,7 +425,7 @@ impl Lowering<'_> {
             let rust_name = names::unique(names::snake_ident(&output.name), &mut fields);
             outputs.push(NamedValue { name: output.name.clone(), rust_name, source: output.value.clone(), value });
         }
-        Ok((inputs, steps, outputs))
+        Ok((inputs, steps, outputs, depends_on))
     }
 
     /// The inputs schema's properties (a `$ref` into `components.inputs` is followed).
@@ -873,15 +895,16 @@ impl Lowering<'_> {
         all.iter()
             .map(|action| {
                 let what = if success { "success" } else { "failure" };
-                if action.workflow_id.is_some() {
-                    return Err(format!(
-                        "{what} action `{}` transfers to workflow `{}`, which is not supported yet",
-                        action.name,
-                        action.workflow_id.as_deref().unwrap_or_default()
-                    ));
-                }
+                let workflow = match action.workflow_id.as_deref() {
+                    None => None,
+                    Some(id) if id.starts_with('$') => {
+                        return Err(format!("{what} action `{}` transfers to `{id}` of another source description, which is not supported", action.name));
+                    }
+                    Some(id) => Some((self.find_workflow)(id).ok_or_else(|| format!("{what} action `{}` names workflow `{id}`, which is not in this document", action.name))?),
+                };
                 let kind = match action.kind {
                     ActionType::End => ActionKind::End,
+                    ActionType::Goto if action.step_id.is_none() && workflow.is_some() => ActionKind::GotoWorkflow(workflow.unwrap_or_default()),
                     ActionType::Goto => {
                         let target = action.step_id.as_deref().ok_or_else(|| format!("goto action `{}` names no `stepId`", action.name))?;
                         ActionKind::Goto(step_index(target)?)
@@ -894,6 +917,7 @@ impl Lowering<'_> {
                             Some(target) => step_index(target)?,
                             None => here,
                         },
+                        workflow,
                     },
                 };
                 let criteria = action.criteria.iter().map(|c| self.criterion(c, scope, inputs)).collect::<Result<Vec<_>, _>>()?;
@@ -1176,7 +1200,8 @@ mod tests {
         ));
         let reasons: Vec<(&str, &str)> = workflows.iter().map(|w| (w.workflow_id.as_str(), w.unsupported.as_deref().unwrap_or("-"))).collect();
         assert!(reasons[0].1.contains("`deleteDatabase` (DELETE /databases/{databaseId}) is not consumed by the capability"), "{reasons:?}");
-        assert!(reasons[1].1.contains("transfers to workflow `deleteIt`, which is not supported yet"), "{reasons:?}");
+        // A goto to a workflow compiles, but not to one that cannot be generated.
+        assert!(reasons[1].1.contains("calls workflow `deleteIt`, which cannot be generated"), "{reasons:?}");
         assert!(reasons[2].1.contains("calls workflow `deleteIt`, which cannot be generated"), "{reasons:?}");
         assert!(reasons[3].1.contains("no `in: path` parameter gives `{databaseId}`"), "{reasons:?}");
     }
@@ -1198,7 +1223,7 @@ mod tests {
         assert_eq!(list.unsupported, None);
         let step = &list.steps[0];
         let kinds: Vec<(&str, &ActionKind)> = step.on_failure.iter().map(|a| (a.name.as_str(), &a.kind)).collect();
-        assert_eq!(kinds, vec![("again", &ActionKind::Retry { after: None, limit: 3, step: 0 }), ("stop", &ActionKind::End)]);
+        assert_eq!(kinds, vec![("again", &ActionKind::Retry { after: None, limit: 3, step: 0, workflow: None }), ("stop", &ActionKind::End)]);
         assert!(matches!(&step.criteria[0].check, Check::Condition(Cond::And(a, b))
             if **a == Cond::Status(CompareOp::Eq, 200) && matches!(**b, Cond::Not(_))));
         assert!(matches!(&step.criteria[1].check, Check::Regex { pattern, .. } if pattern == "^\\{"));
