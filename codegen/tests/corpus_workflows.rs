@@ -74,3 +74,22 @@ fn a_remote_source_without_a_local_file_is_an_error_with_the_fix() {
     let remote = failure.diagnostics.iter().find(|d| d.code == "unresolved-source").expect("an unresolved-source error");
     assert!(remote.help.as_deref().is_some_and(|h| h.contains("--source")), "{remote:?}");
 }
+
+#[test]
+fn parameters_the_operation_does_not_declare_are_warned_about() {
+    let inputs = Inputs { arazzo: vec![examples().join("pet-coupons.arazzo.yaml")], ..Inputs::default() };
+    let generated = generate(&inputs, &Settings::default()).expect("pet-coupons generates");
+    let warnings: Vec<(String, usize, String)> = generated
+        .warnings
+        .iter()
+        .filter(|d| d.code == "undeclared-parameter")
+        .map(|d| (d.message.clone(), d.span.as_ref().map_or(0, |s| s.line), d.help.clone().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            ("`findPetsByTags` has no query parameter `pet_tags`; it is sent as written".to_string(), 26, "`findPetsByTags` declares these query parameters: tags".to_string()),
+            ("`getPetCoupons` names its path parameter `petId`; `pet_id` is read as `petId`".to_string(), 40, "write `name: petId`".to_string()),
+        ]
+    );
+}

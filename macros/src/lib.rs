@@ -8,6 +8,17 @@
 //! // expands to `pub mod types { … } pub mod client { … }`
 //! ```
 //!
+//! `include_workflows!` does the same for Arazzo documents alone: each OpenAPI document their
+//! sources name becomes a typed client.
+//!
+//! ```ignore
+//! capgen_macros::include_workflows!(
+//!     "specs/bnpl/bnpl-arazzo.yaml",
+//!     sources = ["BnplApi=specs/bnpl/bnpl-openapi.yaml"],
+//! );
+//! // expands to `pub mod types { … } pub mod client { … } pub mod workflows { … } …`
+//! ```
+//!
 //! Paths are relative to the crate's `CARGO_MANIFEST_DIR`. Every file read is tracked, so
 //! editing a spec rebuilds the crate. Spec problems become compile errors at the macro call,
 //! each naming the spec file, line and column. The crate using the macro depends on
@@ -27,7 +38,16 @@ use syn::{LitStr, Token, bracketed};
 #[proc_macro]
 pub fn include_capability(input: TokenStream) -> TokenStream {
     let args = syn::parse_macro_input!(input as Args);
-    expand(&args).into()
+    expand(&args, true).into()
+}
+
+/// Compiles Arazzo documents without a capability (the first, plus optional `arazzo = [...]`,
+/// `openapi = [...]` and `sources = ["NAME=FILE", ...]`): clients from their source
+/// descriptions, `pub mod workflows`, and the REST and MCP adapters serving the workflows.
+#[proc_macro]
+pub fn include_workflows(input: TokenStream) -> TokenStream {
+    let args = syn::parse_macro_input!(input as Args);
+    expand(&args, false).into()
 }
 
 struct Args {
@@ -67,12 +87,14 @@ impl Parse for Args {
     }
 }
 
-fn expand(args: &Args) -> proc_macro2::TokenStream {
+/// `with_capability`: the first literal is the capability; otherwise it is an Arazzo document.
+fn expand(args: &Args, with_capability: bool) -> proc_macro2::TokenStream {
     let root = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default();
     let resolve = |lit: &LitStr| root.join(lit.value());
+    let first = (!with_capability).then_some(&args.capability);
     let mut inputs = capgen::Inputs {
-        capability: Some(resolve(&args.capability)),
-        arazzo: args.arazzo.iter().map(resolve).collect(),
+        capability: with_capability.then(|| resolve(&args.capability)),
+        arazzo: first.into_iter().chain(&args.arazzo).map(resolve).collect(),
         openapi: args.openapi.iter().map(resolve).collect(),
         ..capgen::Inputs::default()
     };

@@ -18,11 +18,16 @@ use axum::response::{IntoResponse, Response};
 use capgen_runtime::ClientConfig;
 use capgen_runtime::binds::on_server;
 use capgen_runtime::workflow::{RunOptions, StepOutputs, Traced};
-use capgen_tests::workflows::{bnpl_arazzo, pet_coupons};
+use capgen_tests::workflows::bnpl_arazzo;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// The proc-macro front-end (BNPL comes from `tests/build.rs`, the build-script one).
+mod pet_coupons {
+    capgen_macros::include_workflows!("corpus/arazzo-oai-examples/pet-coupons.arazzo.yaml");
+}
 
 // ---------------------------------------------------------------------------------------------
 // The fixture format.

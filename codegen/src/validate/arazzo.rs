@@ -36,6 +36,8 @@ pub struct SourceOperations {
     /// Every operation as `(path template, lower-case method)`; empty when unknown, which turns
     /// the `operationPath` existence check off.
     pub paths: Vec<(String, String)>,
+    /// operationId → its declared parameters `(name, in)`.
+    pub parameters: IndexMap<String, Vec<(String, &'static str)>>,
 }
 
 impl KnownOperations {
@@ -338,6 +340,9 @@ impl<'a> Checker<'a> {
         let calls_operation = step.workflow_id.is_none();
         let scope = Scope { workflow: Some(workflow), called, place: Place::Request };
         self.parameters(&step.parameters, scope, calls_operation);
+        if let Some(operation_id) = &step.operation_id {
+            self.undeclared_parameters(step, operation_id);
+        }
         if let Some(body) = &step.request_body {
             if let Some(payload) = &body.payload {
                 self.json_value(payload, &child(&body.pointer, "payload"), scope, 0);
@@ -371,6 +376,50 @@ impl<'a> Checker<'a> {
             self.value_string(&output.value, &output.pointer, response, true);
         }
         self.polling_without_retry(workflow, step);
+    }
+
+    /// Query and path parameters the step's OpenAPI operation does not declare: the upstream
+    /// would not read them (headers are not checked: credentials are rarely declared).
+    fn undeclared_parameters(&mut self, step: &Step, operation_id: &str) {
+        let (source, id) = match expr::parse_expression(operation_id) {
+            Ok(Expr::SourceDescription { source, reference }) => (Some(source), reference),
+            _ => (None, operation_id.to_string()),
+        };
+        let mut declared = self
+            .operations
+            .sources
+            .iter()
+            .filter(|(name, _)| source.as_deref().is_none_or(|s| s == name.as_str()))
+            .filter_map(|(_, ops)| ops.parameters.get(&id));
+        let (Some(declared), None) = (declared.next(), declared.next()) else { return };
+        for parameter in &step.parameters {
+            let Reusable::Inline(p) = parameter else { continue };
+            let Some(location) = p.location.map(|l| l.as_str()).filter(|l| matches!(*l, "query" | "path")) else { continue };
+            if declared.iter().any(|(name, at)| *at == location && name == &p.name) {
+                continue;
+            }
+            let same_place: Vec<&str> = declared.iter().filter(|(_, at)| *at == location).map(|(name, _)| name.as_str()).collect();
+            let squash = |s: &str| s.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
+            let close = same_place.iter().find(|name| squash(name) == squash(&p.name));
+            let (message, help) = match (location, close) {
+                ("path", Some(name)) => (
+                    format!("`{id}` names its path parameter `{name}`; `{}` is read as `{name}`", p.name),
+                    format!("write `name: {name}`"),
+                ),
+                (_, Some(name)) => (
+                    format!("`{id}` has no {location} parameter `{}`; it is sent as written, not as `{name}`", p.name),
+                    format!("write `name: {name}` if that is the parameter meant"),
+                ),
+                (_, None) => (
+                    format!("`{id}` has no {location} parameter `{}`; it is sent as written", p.name),
+                    match same_place.as_slice() {
+                        [] => format!("`{id}` declares no {location} parameters; remove it or check the operation"),
+                        names => format!("`{id}` declares these {location} parameters: {}", names.join(", ")),
+                    },
+                ),
+            };
+            self.push(Diagnostic::warning("undeclared-parameter", message).at(self.span(&child(&p.pointer, "name"))).help(help));
+        }
     }
 
     fn operation_id(&mut self, operation_id: &str, pointer: &str) {

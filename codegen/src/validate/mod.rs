@@ -19,6 +19,14 @@ pub fn arazzo_against_openapi(doc: &ArazzoDoc, sources: &[(String, Option<&OpenA
             arazzo::SourceOperations {
                 operation_ids: openapi.operations.iter().filter_map(|op| op.operation_id.clone()).collect(),
                 paths: openapi.operations.iter().map(|op| (op.path.clone(), op.method.to_ascii_lowercase())).collect(),
+                parameters: openapi
+                    .operations
+                    .iter()
+                    .filter_map(|op| {
+                        let params = op.parameters.iter().map(|p| (p.name.clone(), p.location.as_str())).collect();
+                        Some((op.operation_id.clone()?, params))
+                    })
+                    .collect(),
             },
         );
     }
