@@ -381,3 +381,31 @@ async fn bnpl_fixture_runs_against_the_corrected_document() {
     let auth = outcome.steps.get("ApplyForLoanAtCheckout", "authenticateCustomerAndAuthorizeLoan").expect("kept");
     assert_eq!(auth["redirectUrl"], json!("https://auth.bnpl-example.com/authorize?token=eda8c851-f36e-4d78-b832-2d1411e1414b"));
 }
+
+/// A crate generated from Arazzo alone serves its workflows: `POST /workflows/<id>` on the REST
+/// adapter runs the compiled workflow against the upstream.
+#[tokio::test]
+async fn workflows_alone_are_served_over_rest() {
+    let config = load("pet-coupons.test_config.yaml");
+    let case = config.workflows.iter().find(|c| c.id == "place-order").expect("a place-order case");
+    let (origin, received) = mock_upstream(mocks_for(&config, case)).await;
+    let app = pet_coupons::rest::router(pet_clients(&origin)).expect("no inbound auth to configure");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+    let address = listener.local_addr().expect("bound");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serves") });
+
+    let http = reqwest::Client::new();
+    let url = format!("http://{address}/workflows/place-order");
+    let response = http.post(&url).json(&json!({"pet_id": 7, "quantity": 2})).send().await.expect("a response");
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(body["workflow_order_id"], json!(1001));
+    assert_eq!(received.lock().expect("not poisoned")[0].body["petId"], json!(7));
+
+    // A wrongly typed input is the caller's error, named, before any upstream call.
+    let response = http.post(&url).json(&json!({"pet_id": "seven"})).send().await.expect("a response");
+    assert!(response.status().is_client_error(), "{}", response.status());
+    let body: Value = response.json().await.expect("JSON");
+    assert!(body.to_string().contains("pet_id"), "{body}");
+    assert_eq!(received.lock().expect("not poisoned").len(), 1);
+}
