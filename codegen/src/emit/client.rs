@@ -16,7 +16,7 @@ pub fn emit_clients(ir: &Ir) -> TokenStream {
     let fields: Vec<_> = ir.apis.iter().map(|api| format_ident!("{}", api.module)).collect();
     let field_docs = ir.apis.iter().map(|api| format!(" Client for `{}`.", api.namespace));
     quote! {
-        #![doc = " Typed clients for the upstream APIs the capability consumes, one module per namespace."]
+        #![doc = " Typed clients for the upstream APIs, one module per consumed namespace (or Arazzo source description)."]
 
         #[doc = " One client per consumed namespace; what exposed operations and workflows call."]
         #[derive(Clone, Debug)]
@@ -25,7 +25,7 @@ pub fn emit_clients(ir: &Ir) -> TokenStream {
         }
 
         impl Clients {
-            #[doc = " Every client configured as the capability describes (see each `Client::config_from_env`)."]
+            #[doc = " Every client configured as the specs describe (see each `Client::config_from_env`)."]
             pub fn from_env() -> ::std::result::Result<Self, ::capgen_runtime::ConfigError> {
                 Ok(Self { #(#fields: #fields::Client::from_env()?,)* })
             }
@@ -37,13 +37,19 @@ pub fn emit_clients(ir: &Ir) -> TokenStream {
 
 fn emit_api(api: &ConsumedApi) -> TokenStream {
     let module = format_ident!("{}", api.module);
-    let doc = doc_lines(&[
-        Some(format!("Client for the consumed namespace `{}`.", api.namespace)),
-        api.description.clone(),
-    ]);
+    let from_source = api.source_document.is_some();
+    let what = if from_source { "Arazzo source description" } else { "consumed namespace" };
+    let doc = doc_lines(&[Some(format!("Client for the {what} `{}`.", api.namespace)), api.description.clone()]);
     let base_uri = &api.base_uri;
     let base_uri_env = &api.base_uri_env;
-    let base_doc = " Base URI from the capability. The environment variable [`BASE_URI_ENV`] overrides it.";
+    let base_doc = match (from_source, base_uri.as_str()) {
+        (false, _) => " Base URI from the capability. The environment variable [`BASE_URI_ENV`] overrides it.",
+        (true, "") => " The OpenAPI document names no server: set [`BASE_URI_ENV`] or pass a base URI.",
+        (true, relative) if relative.starts_with('/') => {
+            " The OpenAPI document's server, relative: a base URI given at run time ([`BASE_URI_ENV`]) names the host."
+        }
+        (true, _) => " Base URI from the OpenAPI document's servers. The environment variable [`BASE_URI_ENV`] overrides it.",
+    };
     let env_doc = format!(" Environment variable that overrides [`DEFAULT_BASE_URI`] (`{base_uri_env}`).");
     let auth = auth_tokens(&api.auth);
     let headers = api.headers.iter().map(|(name, value)| {
@@ -85,7 +91,7 @@ fn emit_api(api: &ConsumedApi) -> TokenStream {
                     Ok(config)
                 }
 
-                #[doc = " A client configured as the capability describes; see [`Client::config_from_env`]."]
+                #[doc = " A client configured as the specs describe; see [`Client::config_from_env`]."]
                 pub fn from_env() -> ::std::result::Result<Self, ::capgen_runtime::ConfigError> {
                     Self::new(Self::config_from_env()?)
                 }
@@ -102,7 +108,8 @@ fn emit_api(api: &ConsumedApi) -> TokenStream {
 }
 
 fn config_doc(api: &ConsumedApi) -> TokenStream {
-    let mut lines = vec![Some("The configuration the capability describes: the base URI (overridable through".to_string())];
+    let described = if api.source_document.is_some() { "the source description gives" } else { "the capability describes" };
+    let mut lines = vec![Some(format!("The configuration {described}: the base URI (overridable through"))];
     lines.push(Some(format!("`{}`)", api.base_uri_env)));
     let mut vars = Vec::new();
     collect_auth_vars(&api.auth, &mut vars);

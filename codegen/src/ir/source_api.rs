@@ -53,7 +53,7 @@ fn api(source: &str, index: usize, doc: &OpenApiDoc, vocabulary: &Vocabulary, ty
     ConsumedApi {
         namespace: source.to_string(),
         module: names::snake_ident(source),
-        description: Some(format!("Source description `{source}`: {} (OpenAPI {}).", doc.title, doc.version)),
+        description: Some(format!("{} (OpenAPI {}).", doc.title, doc.version)),
         base_uri: doc.servers.first().cloned().unwrap_or_default(),
         base_uri_env: format!("{}_BASE_URI", names::shouty(source)),
         auth: Auth::None,
