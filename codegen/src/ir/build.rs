@@ -62,30 +62,25 @@ pub fn build(capability: Option<&Capability>, openapi: &[OpenApiDoc], arazzo: &[
     };
 
     let workflows = crate::ir::workflow::lower(arazzo, openapi, &apis);
-    let Some(capability) = capability else {
-        let info = arazzo.first().and_then(|a| a.doc.info.as_ref());
-        let title = info.map(|i| i.title.clone()).unwrap_or_else(|| "workflows".to_string());
-        let description = info.and_then(|i| i.description.clone().or_else(|| i.summary.clone()));
-        let exposure = crate::ir::lower_expose::lower_workflows(&title, description.as_deref(), &apis, &workflows);
-        return Ir {
-            title,
-            description,
-            binds,
-            apis,
-            types: type_space.into_defs(),
-            exposed: exposure.exposed,
-            rest: exposure.rest,
-            mcp: exposure.mcp,
-            workflows,
-        };
+    let (title, description, exposure) = match capability {
+        Some(capability) => {
+            let info = capability.doc.info.as_ref();
+            let title = info
+                .and_then(|i| i.label.clone())
+                .unwrap_or_else(|| capability.path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
+            (title, info.and_then(|i| i.description.clone()), crate::ir::lower_expose::lower(capability, &apis, &binds, &workflows))
+        }
+        None => {
+            let info = arazzo.first().and_then(|a| a.doc.info.as_ref());
+            let title = info.map(|i| i.title.clone()).unwrap_or_else(|| "workflows".to_string());
+            let description = info.and_then(|i| i.description.clone().or_else(|| i.summary.clone()));
+            let exposure = crate::ir::lower_expose::lower_workflows(&title, description.as_deref(), &apis, &workflows);
+            (title, description, exposure)
+        }
     };
-    let exposure = crate::ir::lower_expose::lower(capability, &apis, &binds, &workflows);
-    let info = capability.doc.info.as_ref();
     Ir {
-        title: info
-            .and_then(|i| i.label.clone())
-            .unwrap_or_else(|| capability.path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()),
-        description: info.and_then(|i| i.description.clone()),
+        title,
+        description,
         binds,
         apis,
         types: type_space.into_defs(),
@@ -227,16 +222,9 @@ impl ApiLowering<'_> {
 
         // Path parameters, in template order.
         let path_template = normalise_path(&resource.path);
-        let mut path = Vec::new();
-        let mut rest = path_template.as_str();
-        while let Some(open) = rest.find('{') {
-            let Some(close) = rest[open..].find('}') else { break };
-            if open > 0 {
-                path.push(PathPart::Text(rest[..open].to_string()));
-            }
-            let name = &rest[open + 1..open + close];
+        let path = path_parts(&path_template, |name| {
             let declared_param = declared.iter().find(|p| p.name.eq_ignore_ascii_case(name));
-            let index = match params.iter().position(|p| p.name.eq_ignore_ascii_case(name)) {
+            match params.iter().position(|p| p.name.eq_ignore_ascii_case(name)) {
                 Some(index) => index,
                 None => {
                     let ty = self.param_type(declared_param.copied(), openapi.as_ref(), name);
@@ -250,13 +238,8 @@ impl ApiLowering<'_> {
                         json_type: declared_param.and_then(|p| p.kind.clone()),
                     })
                 }
-            };
-            path.push(PathPart::Param(index));
-            rest = &rest[open + close + 1..];
-        }
-        if !rest.is_empty() {
-            path.push(PathPart::Text(rest.to_string()));
-        }
+            }
+        });
 
         // Declared non-path parameters.
         let mut body = Body::None;
@@ -406,6 +389,25 @@ fn declared_type(kind: Option<&str>) -> Option<TypeRef> {
         "array" | "object" => TypeRef::Json,
         _ => return None,
     })
+}
+
+/// A `{name}` path template as text and parameters; `param` gives the index (into the
+/// operation's params) of each placeholder's parameter, adding it when new.
+pub fn path_parts(template: &str, mut param: impl FnMut(&str) -> usize) -> Vec<PathPart> {
+    let mut path = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else { break };
+        if open > 0 {
+            path.push(PathPart::Text(rest[..open].to_string()));
+        }
+        path.push(PathPart::Param(param(&rest[open + 1..open + close])));
+        rest = &rest[open + close + 1..];
+    }
+    if !rest.is_empty() {
+        path.push(PathPart::Text(rest.to_string()));
+    }
+    path
 }
 
 /// `/ships/{{imo}}` → `/ships/{imo}`.

@@ -94,14 +94,10 @@ fn operation(doc: &OpenApiDoc, op: &OaOperation, vocabulary: &Vocabulary, types:
 
     // Path parameters in template order; a placeholder the document does not declare is a string.
     let path_template = op.path.clone();
-    let mut path = Vec::new();
-    let mut rest = path_template.as_str();
-    while let Some(open) = rest.find('{') {
-        let Some(close) = rest[open..].find('}') else { break };
-        if open > 0 {
-            path.push(PathPart::Text(rest[..open].to_string()));
+    let path = crate::ir::build::path_parts(&path_template, |placeholder| {
+        if let Some(index) = params.iter().position(|p| p.name == placeholder) {
+            return index;
         }
-        let placeholder = &rest[open + 1..open + close];
         let declared = op.parameters.iter().find(|p| p.location == oa::ParamLocation::Path && p.name == placeholder).cloned();
         let declared = declared.unwrap_or_else(|| oa::OaParameter {
             name: placeholder.to_string(),
@@ -110,16 +106,8 @@ fn operation(doc: &OpenApiDoc, op: &OaOperation, vocabulary: &Vocabulary, types:
             description: None,
             schema: oa::Schema::String(Default::default()),
         });
-        let index = match params.iter().position(|p| p.name == placeholder) {
-            Some(index) => index,
-            None => add(&mut params, &declared, ParamLocation::Path, types),
-        };
-        path.push(PathPart::Param(index));
-        rest = &rest[open + close + 1..];
-    }
-    if !rest.is_empty() {
-        path.push(PathPart::Text(rest.to_string()));
-    }
+        add(&mut params, &declared, ParamLocation::Path, types)
+    });
 
     // Required parameters before optional ones, each group in document order.
     let others: Vec<&oa::OaParameter> = op.parameters.iter().filter(|p| p.location != oa::ParamLocation::Path).collect();
