@@ -23,6 +23,8 @@ use crate::{Auth, ConfigError, Error, Secret, auth::ApiKeyLocation};
 const STATUS_BODY_LIMIT: usize = 8 * 1024;
 /// At most this much of a body is kept in [`Error::Decode`].
 const EXCERPT_LIMIT: usize = 512;
+/// Default limit of a response body, in bytes (16 MiB); see [`ClientConfig::max_response_bytes`].
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 /// Redirects followed (same origin only) before giving up.
 const MAX_REDIRECTS: usize = 10;
 /// Everything but RFC 3986 unreserved characters is encoded in a path segment.
@@ -54,6 +56,9 @@ pub struct ClientConfig {
     pub default_headers: Vec<(String, Secret)>,
     /// A reqwest client to share a connection pool; when `None` one is built.
     pub http: Option<reqwest::Client>,
+    /// Largest response body read (default [`DEFAULT_MAX_RESPONSE_BYTES`]); a larger one is
+    /// [`Error::Decode`] (with the status) and is not buffered, so an upstream cannot exhaust memory.
+    pub max_response_bytes: usize,
 }
 
 impl ClientConfig {
@@ -67,6 +72,7 @@ impl ClientConfig {
             user_agent: concat!("capgen-runtime/", env!("CARGO_PKG_VERSION")).to_owned(),
             default_headers: Vec::new(),
             http: None,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 
@@ -100,6 +106,12 @@ impl ClientConfig {
         self
     }
 
+    /// Sets the largest response body read, in bytes.
+    pub fn with_max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+
     /// Uses `client` (and its connection pool) instead of building one.
     pub fn with_http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
@@ -118,6 +130,7 @@ struct Inner {
     http: reqwest::Client,
     auth: Auth,
     timeout: Duration,
+    max_response_bytes: usize,
     user_agent: HeaderValue,
     default_headers: Vec<(HeaderName, HeaderValue)>,
     /// The bearer or API key header, checked once.
@@ -151,6 +164,11 @@ impl HttpClient {
             uri: config.base_uri.clone(),
             message,
         };
+        if base_uri.is_empty() || base_uri.starts_with('/') {
+            return Err(invalid(
+                "not an absolute http(s) URI: the spec names no server host, so give one (the namespace's `<NAMESPACE>_BASE_URI`, or `--base-uri`)".to_owned(),
+            ));
+        }
         let url = Url::parse(&base_uri).map_err(|e| invalid(e.to_string()))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(invalid("the scheme must be http or https".to_owned()));
@@ -201,6 +219,7 @@ impl HttpClient {
                 http,
                 auth: config.auth,
                 timeout: config.timeout,
+                max_response_bytes: config.max_response_bytes,
                 user_agent,
                 default_headers,
                 auth_header,
@@ -296,16 +315,41 @@ impl HttpClient {
 
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| self.request_error(operation, e))?;
+        let body = self.read_body(operation, response).await?;
         Ok(Response {
             operation,
             status,
             headers,
             body,
         })
+    }
+
+    /// Reads a response body of at most `max_response_bytes`: a longer one (by `Content-Length`
+    /// or as it streams) is [`Error::Decode`] without reading the rest.
+    async fn read_body(&self, operation: &'static str, mut response: reqwest::Response) -> Result<Bytes, Error> {
+        let limit = self.inner.max_response_bytes;
+        let status = response.status().as_u16();
+        let too_large = || Error::Decode {
+            operation,
+            status,
+            message: format!("the response body exceeds the limit of {limit} bytes"),
+            body_excerpt: String::new(),
+        };
+        if response.content_length().is_some_and(|length| length > limit as u64) {
+            return Err(too_large());
+        }
+        let mut body = bytes::BytesMut::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.request_error(operation, e))?
+        {
+            if chunk.len() > limit.saturating_sub(body.len()) {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.freeze())
     }
 
     /// Base URI + path (one `/` between them) + query, with an API key in the query if configured.
@@ -653,6 +697,11 @@ impl Request {
             Ok(text) => self.body(text.into_bytes(), "application/x-www-form-urlencoded"),
             Err(e) => self.fail(format!("cannot serialize the form body: {e}")),
         }
+    }
+
+    /// Sets a text body (`text/plain`, XML, …) with the given content type.
+    pub fn text(self, body: String, content_type: &'static str) -> Self {
+        self.body(body.into_bytes(), content_type)
     }
 
     fn body(mut self, bytes: Vec<u8>, content_type: &'static str) -> Self {

@@ -468,6 +468,13 @@ fn check_json(response: Response) -> Result<Response, Error> {
 // Value helpers used by compiled expressions
 // ---------------------------------------------------------------------------------------------
 
+/// Inputs for a workflow run by another (`dependsOn`, or a `goto`/`retry` action naming a
+/// workflow): the running workflow's inputs, matched by name; names the target does not declare
+/// are ignored.
+pub fn inputs_for<T: serde::de::DeserializeOwned>(inputs: &impl serde::Serialize) -> Result<T, serde_json::Error> {
+    serde_json::from_value(serde_json::to_value(inputs)?)
+}
+
 /// A response body as JSON: empty → `null`, JSON → its value, anything else → its text.
 pub fn body_json(response: &Response) -> Value {
     if response.body.trim_ascii().is_empty() {
@@ -730,5 +737,22 @@ mod tests {
         run.start("w", "a").unwrap();
         let error = run.retry(Some(200), "c", Some(Duration::from_secs(60)), 3, None).await.unwrap_err();
         assert!(matches!(error, WorkflowError::DeadlineExceeded { .. }));
+    }
+
+    #[test]
+    fn two_xx_bodies_that_claim_json_must_be_json() {
+        let response = |status: u16, content_type: &str, body: &'static str| {
+            let mut headers = reqwest::header::HeaderMap::new();
+            headers.insert("content-type", content_type.parse().unwrap());
+            Response { operation: "op", status, headers, body: bytes::Bytes::from_static(body.as_bytes()) }
+        };
+        let error = check_json(response(200, "application/json; charset=utf-8", r#"{"data": ["#)).unwrap_err();
+        assert!(matches!(&error, Error::Decode { operation: "op", status: 200, .. }), "{error:?}");
+        assert!(check_json(response(202, "application/problem+json", "{} trailing")).is_err());
+        // JSON, empty, non-JSON media types and error statuses pass as they are.
+        assert!(check_json(response(200, "application/json", r#"{"ok": true}"#)).is_ok());
+        assert!(check_json(response(200, "application/json", "")).is_ok());
+        assert!(check_json(response(200, "text/plain", "{not json")).is_ok());
+        assert!(check_json(response(500, "application/json", "{not json")).is_ok());
     }
 }

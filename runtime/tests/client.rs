@@ -581,3 +581,50 @@ fn configs_clients_and_errors_never_print_secrets() {
         assert!(!err.to_string().contains(TOKEN) && !format!("{err:?}").contains(TOKEN));
     }
 }
+
+/// An endless chunked (no `Content-Length`) `200` answer: the client stops reading at its
+/// response limit, so an upstream cannot exhaust its memory.
+#[tokio::test]
+async fn bodies_over_the_response_limit_are_decode_errors() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+                if stream.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = format!("4000\r\n{}\r\n", " ".repeat(0x4000));
+                // Until the client hangs up.
+                while stream.write_all(chunk.as_bytes()).await.is_ok() {}
+            });
+        }
+    });
+    let config = ClientConfig::new(format!("http://{addr}")).with_max_response_bytes(100_000);
+    let client = HttpClient::new(config).unwrap();
+    let err = tokio::time::timeout(
+        Duration::from_secs(10),
+        client.send(Request::new(Method::GET, "bigop", "/big")),
+    )
+    .await
+    .expect("the client stops reading")
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::Decode { operation: "bigop", status: 200, .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "bigop: cannot decode HTTP 200 response: the response body exceeds the limit of 100000 bytes"
+    );
+}

@@ -164,45 +164,7 @@ async fn upstream_401_passes_through() {
     assert!(!body.to_string().contains("wrong-token"), "the credential never shows: {body}");
 }
 
-#[tokio::test]
-async fn upstream_failures_are_502_and_timeouts_504() {
-    let s = stack_with("sim-token", Duration::from_millis(300)).await;
-    let path = "/v1/databases/db_123/backups";
-
-    s.sim.set_faults(Faults { fail_next: 1, ..Faults::default() });
-    let (status, body) = s.get(path).await;
-    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
-    assert_eq!(error_code(&body), "bad_gateway");
-    assert_eq!(body["error"]["upstreamStatus"], 500);
-
-    s.sim.set_faults(Faults { drop_next: 1, ..Faults::default() });
-    let (status, body) = s.get(path).await;
-    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
-    assert_eq!(error_code(&body), "bad_gateway");
-
-    s.sim.set_faults(Faults { malformed_next: 1, ..Faults::default() });
-    let (status, body) = s.get(path).await;
-    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
-    assert_eq!(body["error"]["upstreamStatus"], 200);
-
-    s.sim.set_faults(Faults { latency_ms: 1_000, ..Faults::default() });
-    let (status, body) = s.get(path).await;
-    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT, "{body}");
-    assert_eq!(error_code(&body), "gateway_timeout");
-
-    // Afterwards all is well again.
-    s.sim.set_faults(Faults::default());
-    assert_eq!(s.get(path).await.0, StatusCode::OK);
-}
-
-#[tokio::test]
-async fn bodies_over_the_limit_are_413() {
-    let s = stack().await;
-    let label = "x".repeat(2 * 1024 * 1024);
-    let (status, body) = s.post("/v1/databases/db_123/backups", &json!({ "label": label }).to_string()).await;
-    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{}", body["error"]);
-    assert_eq!(error_code(&body), "payload_too_large");
-}
+// Upstream 5xx, timeouts, dropped connections and oversized bodies: tests/tests/faults.rs.
 
 #[tokio::test]
 async fn foreign_hosts_and_origins_are_rejected() {

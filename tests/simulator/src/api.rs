@@ -112,13 +112,18 @@ async fn api_middleware(State(state): State<SimState>, req: Request, next: Next)
     };
     state.count(route);
 
-    let (latency, fault) = state.take_transport_fault();
+    let (latency, fault) = state.take_transport_fault(route);
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
     match fault {
         Some(TransportFault::Drop) => {
-            return drop_connection(req.extensions().get::<ConnectionKill>().cloned()).await;
+            let kill = req.extensions().get::<ConnectionKill>().cloned();
+            return drop_connection(kill, false).await;
+        }
+        Some(TransportFault::Reset) => {
+            let kill = req.extensions().get::<ConnectionKill>().cloned();
+            return drop_connection(kill, true).await;
         }
         Some(TransportFault::RateLimit { retry_after_secs }) => {
             let error = ApiError::new(
@@ -147,7 +152,7 @@ async fn api_middleware(State(state): State<SimState>, req: Request, next: Next)
     if !response.status().is_success() {
         return response;
     }
-    match state.take_body_fault() {
+    match state.take_body_fault(route) {
         Some(fault) => corrupt_body(response, fault).await,
         None => response,
     }
@@ -179,11 +184,13 @@ fn check_auth(req: &Request, token: &str) -> Result<(), ApiError> {
 /// Under [`crate::start`] the connection task is told to stop and drops the
 /// TCP stream before anything is written: the client sees the connection
 /// closed (reqwest: a request error, "connection closed before message
-/// completed"). When the router is embedded elsewhere (no [`ConnectionKill`]),
-/// the response body fails at once, which makes hyper abort the connection.
-async fn drop_connection(kill: Option<ConnectionKill>) -> Response {
+/// completed"), or with `reset` reset (`SO_LINGER` 0: an RST instead of a FIN,
+/// "connection reset by peer"). When the router is embedded elsewhere (no
+/// [`ConnectionKill`]), the response body fails at once, which makes hyper
+/// abort the connection.
+async fn drop_connection(kill: Option<ConnectionKill>, reset: bool) -> Response {
     if let Some(kill) = kill {
-        kill.trigger();
+        kill.trigger(reset);
         // The connection task drops this future together with the connection.
         std::future::pending::<()>().await;
     }

@@ -68,14 +68,20 @@ pub struct SeedBackup {
 /// never by `/healthz` or `/_sim/...`. All fields are optional in JSON.
 ///
 /// Per request, in this order: `latency_ms` sleep; then at most one of
-/// `drop_next`, `rate_limit_next`, `fail_next`, `error_rate` (checked in that
-/// order, the request does not reach the handler); then auth and the handler;
-/// then, only for 2xx answers, at most one of `malformed_next`,
-/// `oversized_next` (the operation itself still takes effect).
+/// `drop_next`, `reset_next`, `rate_limit_next`, `fail_next`, `error_rate`
+/// (checked in that order, the request does not reach the handler); then auth
+/// and the handler; then, only for 2xx answers, at most one of
+/// `malformed_next`, `oversized_next` (the operation itself still takes
+/// effect). With `route` set, all of this applies only to that route's
+/// requests: others are untouched and consume nothing (so a fault can hit one
+/// step of a multi-call workflow).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Faults {
-    /// Added to every API request.
+    /// Only requests of this route are faulted (latency included); `None`: all
+    /// API requests. JSON: `"list_backups"`, `"create_backup"`, `"restore_backup"`.
+    pub route: Option<ApiRoute>,
+    /// Added to every API request (of `route`, if set).
     pub latency_ms: u64,
     /// Fraction (0..=1) of API requests answered 500, deterministically spread:
     /// request n (counted since the faults were set) fails when
@@ -93,6 +99,9 @@ pub struct Faults {
     /// The next N API requests get their TCP connection closed without any
     /// response bytes (clients see "connection closed before message completed").
     pub drop_next: u32,
+    /// The next N API requests get their TCP connection reset (RST, `SO_LINGER`
+    /// 0) without any response bytes (clients see "connection reset by peer").
+    pub reset_next: u32,
     /// The next N successful answers get a valid JSON body padded with a
     /// `"padding"` string field up to about `oversized_bytes`.
     pub oversized_next: u32,
@@ -103,6 +112,7 @@ pub struct Faults {
 impl Default for Faults {
     fn default() -> Self {
         Self {
+            route: None,
             latency_ms: 0,
             error_rate: 0.0,
             fail_next: 0,
@@ -110,8 +120,33 @@ impl Default for Faults {
             retry_after_secs: 1,
             malformed_next: 0,
             drop_next: 0,
+            reset_next: 0,
             oversized_next: 0,
             oversized_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// An API route, for [`Faults::route`]; the names are those of [`crate::Stats`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiRoute {
+    /// `GET /v1/databases/{databaseId}/backups`
+    ListBackups,
+    /// `POST /v1/databases/{databaseId}/backups`
+    CreateBackup,
+    /// `POST /v1/databases/{databaseId}/backups/{backupId}/restore`
+    RestoreBackup,
+}
+
+impl ApiRoute {
+    /// Parses the wire name (`list_backups`, `create_backup`, `restore_backup`).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "list_backups" => Some(Self::ListBackups),
+            "create_backup" => Some(Self::CreateBackup),
+            "restore_backup" => Some(Self::RestoreBackup),
+            _ => None,
         }
     }
 }

@@ -69,7 +69,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use api::router;
-pub use config::{Faults, SeedBackup, SimulatorConfig};
+pub use config::{ApiRoute, Faults, SeedBackup, SimulatorConfig};
 pub use model::{BackupStatus, BackupType, DatabaseBackup};
 pub use state::{InjectedFaults, SimState, Stats};
 

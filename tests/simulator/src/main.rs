@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use clap::Parser;
-use prisma_simulator::{BackupStatus, Faults, SeedBackup, SimulatorConfig};
+use prisma_simulator::{ApiRoute, BackupStatus, Faults, SeedBackup, SimulatorConfig};
 
 /// Local simulator of the Prisma Postgres Management API backups surface.
 #[derive(Debug, Parser)]
@@ -42,6 +42,10 @@ struct Cli {
     /// New backups end in `failed` instead of `completed`.
     #[arg(long)]
     fail_backups: bool,
+    /// Fault only this route's requests (`list_backups`, `create_backup`,
+    /// `restore_backup`); default: every API request.
+    #[arg(long, value_parser = parse_route)]
+    fault_route: Option<ApiRoute>,
     /// Latency added to every API request.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
@@ -63,12 +67,20 @@ struct Cli {
     /// The next N API requests get their connection closed without response.
     #[arg(long, default_value_t = 0)]
     drop_next: u32,
+    /// The next N API requests get their connection reset (RST) without response.
+    #[arg(long, default_value_t = 0)]
+    reset_next: u32,
     /// The next N successful answers get a body of about `--oversized-bytes`.
     #[arg(long, default_value_t = 0)]
     oversized_next: u32,
     /// Body size for `--oversized-next`.
     #[arg(long, default_value_t = 4 * 1024 * 1024)]
     oversized_bytes: usize,
+}
+
+fn parse_route(s: &str) -> Result<ApiRoute, String> {
+    ApiRoute::parse(s)
+        .ok_or_else(|| format!("unknown route '{s}' (list_backups, create_backup, restore_backup)"))
 }
 
 fn parse_seed(s: &str) -> Result<SeedBackup, String> {
@@ -102,6 +114,7 @@ impl Cli {
             complete_after: self.complete_after_ms.map(Duration::from_millis),
             fail_backups: self.fail_backups,
             faults: Faults {
+                route: self.fault_route,
                 latency_ms: self.latency_ms,
                 error_rate: self.error_rate,
                 fail_next: self.fail_next,
@@ -109,6 +122,7 @@ impl Cli {
                 retry_after_secs: self.retry_after_secs,
                 malformed_next: self.malformed_next,
                 drop_next: self.drop_next,
+                reset_next: self.reset_next,
                 oversized_next: self.oversized_next,
                 oversized_bytes: self.oversized_bytes,
             },

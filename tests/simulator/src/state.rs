@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Faults, SimulatorConfig};
+use crate::config::{ApiRoute, Faults, SimulatorConfig};
 use crate::model::{ApiError, BackupStatus, BackupType, DatabaseBackup, rfc3339};
 
 /// Cheaply clonable handle on the simulator state; pass it to [`crate::router`].
@@ -53,6 +53,7 @@ struct FaultState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TransportFault {
     Drop,
+    Reset,
     RateLimit { retry_after_secs: u64 },
     Fail,
 }
@@ -74,14 +75,27 @@ pub(crate) enum Route {
     Unmatched,
 }
 
+impl Route {
+    fn api_route(self) -> Option<ApiRoute> {
+        match self {
+            Route::ListBackups => Some(ApiRoute::ListBackups),
+            Route::CreateBackup => Some(ApiRoute::CreateBackup),
+            Route::RestoreBackup => Some(ApiRoute::RestoreBackup),
+            Route::Healthz | Route::Unmatched => None,
+        }
+    }
+}
+
 #[derive(Default)]
 struct Counters {
     routes: [AtomicU64; 5],
     dropped: AtomicU64,
+    reset: AtomicU64,
     rate_limited: AtomicU64,
     failed: AtomicU64,
     malformed: AtomicU64,
     oversized: AtomicU64,
+    delayed: AtomicU64,
 }
 
 /// Request counters, as returned by `GET /_sim/stats`. Route counters count
@@ -107,10 +121,13 @@ pub struct Stats {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InjectedFaults {
     pub dropped: u64,
+    pub reset: u64,
     pub rate_limited: u64,
     pub failed: u64,
     pub malformed: u64,
     pub oversized: u64,
+    /// Requests that slept `latency_ms` (a non-zero latency).
+    pub delayed: u64,
 }
 
 impl SimState {
@@ -155,10 +172,12 @@ impl SimState {
         let c = &self.inner.counters;
         for counter in c.routes.iter().chain([
             &c.dropped,
+            &c.reset,
             &c.rate_limited,
             &c.failed,
             &c.malformed,
             &c.oversized,
+            &c.delayed,
         ]) {
             counter.store(0, Ordering::Relaxed);
         }
@@ -176,10 +195,12 @@ impl SimState {
             unmatched: get(&c.routes[Route::Unmatched as usize]),
             injected: InjectedFaults {
                 dropped: get(&c.dropped),
+                reset: get(&c.reset),
                 rate_limited: get(&c.rate_limited),
                 failed: get(&c.failed),
                 malformed: get(&c.malformed),
                 oversized: get(&c.oversized),
+                delayed: get(&c.delayed),
             },
         }
     }
@@ -189,17 +210,27 @@ impl SimState {
     }
 
     /// Called once per API request: returns the latency to add and the
-    /// transport fault to inject, consuming one count of it.
-    pub(crate) fn take_transport_fault(&self) -> (Duration, Option<TransportFault>) {
+    /// transport fault to inject, consuming one count of it. Requests of
+    /// another route than [`Faults::route`] get neither (and consume nothing).
+    pub(crate) fn take_transport_fault(&self, route: Route) -> (Duration, Option<TransportFault>) {
         let mut state = lock(&self.inner.faults);
+        if !targeted(&state.faults, route) {
+            return (Duration::ZERO, None);
+        }
         state.requests += 1;
         let n = state.requests;
         let f = &mut state.faults;
         let latency = Duration::from_millis(f.latency_ms);
         let c = &self.inner.counters;
+        if !latency.is_zero() {
+            c.delayed.fetch_add(1, Ordering::Relaxed);
+        }
         let fault = if take(&mut f.drop_next) {
             c.dropped.fetch_add(1, Ordering::Relaxed);
             Some(TransportFault::Drop)
+        } else if take(&mut f.reset_next) {
+            c.reset.fetch_add(1, Ordering::Relaxed);
+            Some(TransportFault::Reset)
         } else if take(&mut f.rate_limit_next) {
             c.rate_limited.fetch_add(1, Ordering::Relaxed);
             Some(TransportFault::RateLimit {
@@ -215,8 +246,11 @@ impl SimState {
     }
 
     /// Called for successful API answers: the body fault to apply, if any.
-    pub(crate) fn take_body_fault(&self) -> Option<BodyFault> {
+    pub(crate) fn take_body_fault(&self, route: Route) -> Option<BodyFault> {
         let mut state = lock(&self.inner.faults);
+        if !targeted(&state.faults, route) {
+            return None;
+        }
         let f = &mut state.faults;
         let c = &self.inner.counters;
         if take(&mut f.malformed_next) {
@@ -411,6 +445,13 @@ impl Backup {
         self.view.size_bytes = Some(50 * 1024 * 1024 + n * 4096);
         self.view.completed_at = Some(rfc3339(at));
     }
+}
+
+/// Whether the faults apply to a request of `route` (see [`Faults::route`]).
+fn targeted(faults: &Faults, route: Route) -> bool {
+    faults
+        .route
+        .is_none_or(|only| route.api_route() == Some(only))
 }
 
 /// Decrements a `*_next` counter; true if it was non-zero.

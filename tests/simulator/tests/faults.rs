@@ -1,12 +1,13 @@
 //! Fault knobs: 500s, deterministic error rate, 429 + Retry-After, malformed
-//! and oversized bodies, dropped connections and latency.
+//! and oversized bodies, dropped and reset connections, latency, and faults
+//! aimed at one route.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
 use common::{TOKEN, assert_error, start, start_with};
-use prisma_simulator::{Faults, SimulatorConfig};
+use prisma_simulator::{ApiRoute, Faults, SimulatorConfig};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -309,4 +310,121 @@ async fn drop_next_also_fails_the_request_when_the_router_is_embedded() {
     .await;
     assert!(result.is_err(), "{result:?}");
     server.abort();
+}
+
+#[tokio::test]
+async fn reset_next_resets_the_connection_without_response() {
+    let s = start().await;
+    s.list_ok("db_123").await;
+    s.sim.set_faults(Faults {
+        reset_next: 1,
+        ..Faults::default()
+    });
+    let error = s
+        .http
+        .get(s.url("/databases/db_123/backups"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect_err("a reset connection is an error");
+    assert!(error.status().is_none(), "{error:?}");
+    // An RST, not a FIN: the OS reports a reset.
+    let chain = format!("{error:?}");
+    assert!(
+        chain.contains("ConnectionReset") || chain.contains("reset"),
+        "{chain}"
+    );
+
+    assert_eq!(s.list_ok("db_123").await.len(), 1);
+    let stats = s.sim.stats();
+    assert_eq!((stats.injected.reset, stats.injected.dropped), (1, 0));
+    assert_eq!(stats.list_backups, 3, "the reset request was not retried");
+}
+
+#[tokio::test]
+async fn drop_next_closes_with_a_fin_not_a_reset() {
+    let s = start().await;
+    s.sim.set_faults(Faults {
+        drop_next: 1,
+        ..Faults::default()
+    });
+    let error = s
+        .http
+        .get(s.url("/databases/db_123/backups"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect_err("a dropped connection is an error");
+    let chain = format!("{error:?}");
+    assert!(!chain.contains("ConnectionReset"), "{chain}");
+}
+
+#[tokio::test]
+async fn route_aims_every_fault_at_one_route() {
+    let s = start().await;
+    s.sim.set_faults(Faults {
+        route: Some(ApiRoute::RestoreBackup),
+        fail_next: 1,
+        latency_ms: 300,
+        ..Faults::default()
+    });
+    // Other routes are untouched, not delayed, and consume nothing.
+    let started = Instant::now();
+    let id = s.create_ok("db_123").await;
+    s.list_ok("db_123").await;
+    assert!(started.elapsed() < Duration::from_millis(300));
+    assert_eq!(s.sim.faults().fail_next, 1);
+    assert_eq!(s.sim.stats().injected.delayed, 0);
+
+    let started = Instant::now();
+    assert_error(
+        s.restore("db_123", &id).await,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal_error",
+    )
+    .await;
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    let stats = s.sim.stats();
+    assert_eq!((stats.injected.failed, stats.injected.delayed), (1, 1));
+}
+
+#[tokio::test]
+async fn route_aims_body_faults_too() {
+    let s = start().await;
+    s.sim.set_faults(Faults {
+        route: Some(ApiRoute::ListBackups),
+        malformed_next: 1,
+        ..Faults::default()
+    });
+    let created = s.create("db_123").await;
+    assert_eq!(created.status(), StatusCode::ACCEPTED);
+    assert!(created.json::<Value>().await.is_ok(), "create is spared");
+    let listed = s.list("db_123").await;
+    assert!(listed.json::<Value>().await.is_err(), "list is garbled");
+    assert_eq!(s.sim.stats().injected.malformed, 1);
+}
+
+#[tokio::test]
+async fn route_and_reset_next_from_json() {
+    let s = start().await;
+    let response = s
+        .http
+        .post(s.root("/_sim/faults"))
+        .json(&serde_json::json!({ "route": "create_backup", "reset_next": 2 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let faults = s.sim.faults();
+    assert_eq!(faults.route, Some(ApiRoute::CreateBackup));
+    assert_eq!(faults.reset_next, 2);
+
+    let response = s
+        .http
+        .post(s.root("/_sim/faults"))
+        .json(&serde_json::json!({ "route": "delete_everything" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 }
