@@ -1,5 +1,6 @@
 //! insta snapshots of what capgen emits: every module for the seed, the client module for every
-//! corpus capability, and the rendered diagnostics for every broken input in `tests/broken/`.
+//! corpus capability, the client and workflows of an Arazzo document alone, and the rendered
+//! diagnostics for every broken input in `tests/broken/`.
 
 use std::path::PathBuf;
 
@@ -26,6 +27,18 @@ fn seed_modules() {
         insta::assert_snapshot!(format!("seed__{}", module.name), text);
     }
     insta::assert_snapshot!("seed__warnings", generated.warnings.render_human(&generated.sources, false));
+}
+
+/// Arazzo alone: the client generated from the source description and the compiled workflows
+/// (JSON bodies, a workflow step, component parameters).
+#[test]
+fn workflows_without_a_capability() {
+    let inputs = Inputs { arazzo: vec![rel("../tests/corpus/arazzo-oai-examples/pet-coupons.arazzo.yaml")], ..Inputs::default() };
+    let generated = generate(&inputs, &Settings::default()).unwrap_or_else(|f| panic!("{f}"));
+    for name in ["client", "workflows"] {
+        let text = generated.render_module(name).expect("module exists").unwrap_or_else(|f| panic!("{f}"));
+        insta::assert_snapshot!(format!("pet_coupons__{name}"), text);
+    }
 }
 
 #[test]

@@ -446,6 +446,13 @@ impl Lowering<'_> {
         Ok(properties
             .iter()
             .map(|(name, property)| {
+                // A property may itself be a `$ref` into `components.inputs`.
+                let property = property
+                    .get("$ref")
+                    .and_then(Json::as_str)
+                    .and_then(|r| r.strip_prefix("#/components/inputs/"))
+                    .and_then(|name| self.doc.components.inputs.get(name))
+                    .unwrap_or(property);
                 let ty = match property.get("type").and_then(Json::as_str) {
                     Some("string") => InputType::String,
                     Some("integer") => InputType::Integer,
