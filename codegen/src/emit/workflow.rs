@@ -1095,6 +1095,7 @@ mod tests {
             inputs: Vec::new(),
             steps: Vec::new(),
             outputs: Vec::new(),
+            depends_on: Vec::new(),
             unsupported: None,
             notes: Vec::new(),
         };

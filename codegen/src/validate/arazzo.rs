@@ -1266,7 +1266,7 @@ mod tests {
     fn seed_operations() -> KnownOperations {
         let ops = SourceOperations {
             operation_ids: vec!["createDatabaseBackup".into(), "listDatabaseBackups".into(), "restoreDatabaseBackup".into()],
-            paths: Vec::new(),
+            ..SourceOperations::default()
         };
         KnownOperations { sources: [("postgresManagementApi".to_string(), ops)].into_iter().collect() }
     }
@@ -1385,7 +1385,7 @@ workflows:
     #[test]
     fn every_problem_is_reported_with_its_place() {
         let ops = KnownOperations {
-            sources: [("api".to_string(), SourceOperations { operation_ids: vec!["opB".into()], paths: Vec::new() })]
+            sources: [("api".to_string(), SourceOperations { operation_ids: vec!["opB".into()], ..SourceOperations::default() })]
                 .into_iter()
                 .collect(),
         };
