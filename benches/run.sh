@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
-# Runs every benchmark and writes BENCHMARKS.md (machine, command, medians, ratios).
-#   benches/run.sh            # needs python3, wrk (apt-get install wrk), GNU time (/usr/bin/time)
+# Runs every benchmark and writes BENCHMARKS.md (machine, command, medians, ratios):
+# codegen, the generated server against hand-written baselines (benches/measure-serve.sh:
+# REST adapter overhead, MCP tools/call, memory under 1,000 connections) and the workflow bench.
+#   benches/run.sh [seconds-per-run] [repetitions]    # default 10 s, 3 repetitions (about 10 min)
+# Needs python3, curl, GNU time (/usr/bin/time); measure-serve.sh installs `oha` with cargo on
+# first use (or uses wrk). Run it on an otherwise idle machine: the load average at the start
+# is written down with the results.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="BENCHMARKS.md"
+serve_seconds="${1:-10}"
+serve_reps="${2:-3}"
+command="benches/run.sh${1:+ $1}${2:+ $2}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cargo build --release --quiet -p capgen
@@ -14,7 +22,9 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 {
     echo "# Benchmarks"
     echo
-    echo "Written by \`benches/run.sh\` on $(date -u +%Y-%m-%d). Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -m); $(rustc --version)."
+    echo "Written by \`$command\` on $(date -u +%Y-%m-%d)."
+    echo
+    echo "Machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores ($(lscpu | sed -n 's/^Thread(s) per core: *//p') thread(s) per core), $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -m), Linux $(uname -r); $(rustc --version). Load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)."
     echo
     echo "## Codegen (\`capgen generate\`, release; median of 3 runs; synthetic capabilities from \`benches/synth_capability.py N 100\`: N operations, N REST operations, N MCP tools, 100 workflows)"
     echo
@@ -38,11 +48,9 @@ done
     echo
     echo "Ratios: 1k/100 = $(python3 -c "print(round(${seconds[1000]}/${seconds[100]}, 2))"), 5k/1k = $(python3 -c "print(round(${seconds[5000]}/${seconds[1000]}, 2))")."
     echo
-    echo "## Generated server (\`benches/measure-serve.sh 10\`)"
+    echo "## Generated server against hand-written baselines (\`benches/measure-serve.sh $serve_seconds $serve_reps\`)"
     echo
-    echo '```'
-    benches/measure-serve.sh 10
-    echo '```'
+    benches/measure-serve.sh "$serve_seconds" "$serve_reps"
     echo
     echo "## Workflow (\`cargo bench -p capgen-tests --bench workflow_overhead\`)"
     echo

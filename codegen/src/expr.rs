@@ -1315,6 +1315,8 @@ pub fn parse_criterion(kind: CriterionType, context: Option<&str>, condition: &s
 }
 
 fn parse_jsonpath_criterion(context: Expr, condition: &str) -> Result<Parsed<Check>, ExprError> {
+    // Also covers the legacy path below, a prefix of `condition`.
+    check_jsonpath_nesting(condition)?;
     let standard_error = match serde_json_path::JsonPath::parse(condition) {
         Ok(_) => {
             return Ok(Parsed { value: Check::JsonPath { context, query: condition.to_string() }, legacy: Vec::new() });
@@ -1514,6 +1516,63 @@ pub fn check_regex(pattern: &str) -> Result<(), ExprError> {
     }
     if let Some(open) = groups.pop() {
         return Err(ExprError::new(open, 1, "this `(` is never closed").help("add the matching `)`"));
+    }
+    Ok(())
+}
+
+/// The most filter selectors (`[?…]`) a JSONPath may nest inside one another. serde_json_path's
+/// parser takes time exponential in this nesting (about ×2 a level: 24 levels take minutes).
+pub const MAX_JSONPATH_FILTER_DEPTH: usize = 6;
+/// The most brackets and parentheses a JSONPath may nest; serde_json_path recurses on them and
+/// overflows the stack at a few thousand.
+pub const MAX_JSONPATH_NESTING: usize = 64;
+
+/// Refuses, in linear time, a JSONPath nested too deeply for serde_json_path to parse safely
+/// (see [`MAX_JSONPATH_FILTER_DEPTH`], [`MAX_JSONPATH_NESTING`]). Call it before
+/// `serde_json_path::JsonPath::parse`. Brackets inside quoted strings do not count.
+pub fn check_jsonpath_nesting(path: &str) -> Result<(), ExprError> {
+    // Open `[` and `(`, each with whether it is a filter (a `[` holding a `?`).
+    let mut open: Vec<(char, bool)> = Vec::new();
+    let mut filters = 0;
+    let mut quote: Option<char> = None;
+    let mut chars = path.char_indices();
+    while let Some((i, c)) = chars.next() {
+        if let Some(q) = quote {
+            if c == '\\' {
+                chars.next();
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '\'' | '"' => quote = Some(c),
+            '[' | '(' => {
+                open.push((c, false));
+                if open.len() > MAX_JSONPATH_NESTING {
+                    return Err(ExprError::new(i, 1, format!("brackets nest more than {MAX_JSONPATH_NESTING} deep"))
+                        .help("simplify the query"));
+                }
+            }
+            ']' | ')' => {
+                if let Some((_, true)) = open.pop() {
+                    filters -= 1;
+                }
+            }
+            '?' => {
+                if let Some(('[', filter)) = open.last_mut()
+                    && !*filter
+                {
+                    *filter = true;
+                    filters += 1;
+                    if filters > MAX_JSONPATH_FILTER_DEPTH {
+                        return Err(ExprError::new(i, 1, format!("filters (`[?…]`) nest more than {MAX_JSONPATH_FILTER_DEPTH} deep"))
+                            .help("simplify the query, or split it across steps"));
+                    }
+                }
+            }
+            _ => {}
+        }
     }
     Ok(())
 }

@@ -288,6 +288,56 @@ proptest! {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Regressions found by fuzzing (fuzz/, scripts/fuzz.sh)
+// ---------------------------------------------------------------------------------------------
+
+/// JSONPaths serde_json_path cannot parse safely: filters nested 24 deep (its parser takes time
+/// exponential in filter nesting: the `expressions` fuzz target's first timeout, a `jsonpath`
+/// criterion), and brackets or parentheses nested thousands deep (stack overflow).
+fn hostile_jsonpaths() -> Vec<String> {
+    vec![
+        format!("${}", "[?@.a".repeat(24)),
+        format!("${}{}", "[?@.a".repeat(24), "]".repeat(24)),
+        format!("{}@{}", "$[?length(".repeat(12), ")]".repeat(12)),
+        format!("$[?{}@.a{}]", "(".repeat(20_000), ")".repeat(20_000)),
+        format!("$[?{}@.a{} == 1]", "length(".repeat(20_000), ")".repeat(20_000)),
+        format!("${}", "[".repeat(20_000)),
+    ]
+}
+
+#[test]
+fn deeply_nested_jsonpath_criteria_are_refused_quickly() {
+    for path in hostile_jsonpaths() {
+        let result = timed("jsonpath criterion", || parse_criterion(CriterionType::JsonPath, Some("$response.body"), &path));
+        assert!(result.is_err(), "{}…", &path[..40]);
+        // The legacy comparison form parses its path too.
+        let legacy = format!("{path} == 1");
+        let result = timed("legacy jsonpath criterion", || parse_criterion(CriterionType::JsonPath, Some("$response.body"), &legacy));
+        assert!(result.is_err(), "{}…", &path[..40]);
+    }
+    // Nesting real queries use is still accepted.
+    let nested = "$[?@.items[?@.tags[?@ == 'x']]]";
+    assert!(parse_criterion(CriterionType::JsonPath, Some("$response.body"), nested).is_ok());
+    let quoted = format!("$[?@.name == '{}']", "[?(".repeat(100));
+    assert!(parse_criterion(CriterionType::JsonPath, Some("$response.body"), &quoted).is_ok());
+}
+
+#[test]
+fn deeply_nested_jsonpath_mappings_are_refused_quickly() {
+    let seed = std::fs::read_to_string(repo(SEED_CAPABILITY)).expect("seed capability");
+    for path in hostile_jsonpaths() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let file = dir.path().join("specs").join("capability.yaml");
+        std::fs::create_dir_all(file.parent().expect("has a parent")).expect("writable");
+        let text = seed.replacen("mapping: $.", &format!("mapping: \"{path}\""), 1);
+        std::fs::write(&file, text).expect("writable");
+        let inputs = Inputs { capability: Some(file), ..Inputs::default() };
+        let checked = timed("check", || capgen::check(&inputs, &Settings::default()));
+        assert!(checked.diagnostics.iter().any(|d| d.code == "invalid-jsonpath"), "{}…", &path[..40]);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Mutating the corpus
 // ---------------------------------------------------------------------------------------------
 

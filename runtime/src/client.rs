@@ -127,6 +127,8 @@ pub struct HttpClient {
 
 struct Inner {
     base_uri: String,
+    /// `base_uri` parsed once; each request's URL is a copy with its path set.
+    base_url: Url,
     http: reqwest::Client,
     auth: Auth,
     timeout: Duration,
@@ -216,6 +218,7 @@ impl HttpClient {
         Ok(Self {
             inner: Arc::new(Inner {
                 base_uri,
+                base_url: url,
                 http,
                 auth: config.auth,
                 timeout: config.timeout,
@@ -362,12 +365,20 @@ impl HttpClient {
             return Err(invalid("the path has a `.` or `..` segment".to_owned()));
         }
         let path = request.path.trim_start_matches('/');
-        let joined = if path.is_empty() {
-            self.inner.base_uri.clone()
+        let mut url = if path.is_empty() {
+            self.inner.base_url.clone()
+        } else if path.contains(['?', '#']) {
+            // As a whole URL, so a `?` or `#` in the path still starts the query or fragment.
+            Url::parse(&format!("{}/{path}", self.inner.base_uri))
+                .map_err(|e| invalid(format!("invalid URL: {e}")))?
         } else {
-            format!("{}/{path}", self.inner.base_uri)
+            // Only the path is parsed (the same path parser as a whole URL's): parsing the
+            // whole URL again for every request was about 1 µs of a ~40 µs proxied request.
+            let mut url = self.inner.base_url.clone();
+            let joined = format!("{}/{path}", url.path().trim_end_matches('/'));
+            url.set_path(&joined);
+            url
         };
-        let mut url = Url::parse(&joined).map_err(|e| invalid(format!("invalid URL: {e}")))?;
         let api_key = match &self.inner.auth {
             Auth::ApiKey {
                 name,
@@ -899,5 +910,20 @@ mod tests {
     fn url_encoding_matches_query_serializer() {
         assert_eq!(url_encode("a b&c"), "a+b%26c");
         assert_eq!(url_encode("plain"), "plain");
+    }
+
+    #[test]
+    fn request_urls_match_parsing_the_joined_url() {
+        for base in ["http://h.test", "http://h.test/", "https://h.test:8443/api/v1", "http://127.0.0.1:4010/a%20b/"] {
+            let client = HttpClient::new(ClientConfig::new(base)).unwrap();
+            for path in ["", "/", "/databases/db%201%2Fx/backups", "items/é and space", "/a\\b", "/x?y=1#f", "/p#frag"] {
+                let expected = match path.trim_start_matches('/') {
+                    "" => Url::parse(client.base_uri()).unwrap(),
+                    rest => Url::parse(&format!("{}/{rest}", client.base_uri())).unwrap(),
+                };
+                let url = client.url(&Request::new(Method::GET, "op", path)).unwrap();
+                assert_eq!(url.as_str(), expected.as_str(), "base {base}, path {path}");
+            }
+        }
     }
 }

@@ -144,7 +144,9 @@ pub fn tool_result(result: Result<Value, Error>) -> CallToolResult {
 
 /// An `isError` result for a failed call: the text is the error's one-line message (operation,
 /// upstream status and body excerpt, or timeout/transport cause); `structuredContent.error`
-/// carries `kind`, `status`, `operation`, `message` and the upstream `body`. Never a secret.
+/// carries `kind`, `status`, `operation`, `message`, the upstream `body` and its
+/// `retryAfterSeconds` (a `Retry-After` header); for a workflow, `workflow`, the failing `step`
+/// and that step's upstream `status`. Never a secret.
 pub fn upstream_error(err: &Error) -> CallToolResult {
     let kind = match err {
         Error::Status { .. } => "status",
@@ -161,12 +163,22 @@ pub fn upstream_error(err: &Error) -> CallToolResult {
     if let Some(status) = err.status() {
         error.insert("status".to_owned(), Value::from(status));
     }
+    if let Error::Workflow { workflow, step, step_status, .. } = err {
+        error.insert("workflow".to_owned(), Value::String(workflow.clone()));
+        error.insert("step".to_owned(), Value::String(step.clone()));
+        if let Some(status) = step_status {
+            error.insert("status".to_owned(), Value::from(*status));
+        }
+    }
     if let Some(operation) = err.operation() {
         error.insert("operation".to_owned(), Value::String(operation.to_owned()));
     }
     error.insert("message".to_owned(), Value::String(message.clone()));
     if let Some(body) = err.body().filter(|body| !body.is_null()) {
         error.insert("body".to_owned(), body.clone());
+    }
+    if let Some(retry_after) = err.retry_after() {
+        error.insert("retryAfterSeconds".to_owned(), Value::from(retry_after.as_secs()));
     }
     error_result(message, error)
 }
@@ -407,6 +419,29 @@ mod tests {
         assert_eq!(structured["error"]["status"], 404);
         let timeout = tool_result(Err(Error::Timeout { operation: "op" }));
         assert!(timeout.content[0].as_text().is_some_and(|t| t.text.contains("timed out")));
+    }
+
+    #[test]
+    fn retry_after_and_workflow_fields() {
+        let limited = upstream_error(&Error::Status {
+            operation: "op",
+            status: 429,
+            body: serde_json::json!({"error": "slow down"}),
+            retry_after: Some(std::time::Duration::from_secs(7)),
+        });
+        let error = &limited.structured_content.unwrap_or_default()["error"];
+        assert_eq!((error["status"].clone(), error["retryAfterSeconds"].clone()), (serde_json::json!(429), serde_json::json!(7)));
+        let failed = upstream_error(&Error::Workflow {
+            workflow: "w".into(),
+            step: "s".into(),
+            step_status: Some(500),
+            message: "workflow `w` failed at step `s` (HTTP 500)".into(),
+            timed_out: false,
+        });
+        let error = &failed.structured_content.unwrap_or_default()["error"];
+        assert_eq!(error["kind"], "workflow");
+        assert_eq!((error["workflow"].as_str(), error["step"].as_str(), error["status"].as_u64()), (Some("w"), Some("s"), Some(500)));
+        assert!(error.get("retryAfterSeconds").is_none());
     }
 
     #[test]

@@ -247,6 +247,36 @@ impl ArgSpec {
     pub const fn new(name: &'static str, location: Location, kind: Kind, required: bool) -> Self {
         Self { name, location, kind, required }
     }
+
+    /// A required path parameter (read from the query when the route's path does not name it).
+    pub const fn path(name: &'static str, kind: Kind) -> Self {
+        Self::new(name, Location::Path, kind, true)
+    }
+
+    /// A required query parameter.
+    pub const fn query(name: &'static str, kind: Kind) -> Self {
+        Self::new(name, Location::Query, kind, true)
+    }
+
+    /// A required request header.
+    pub const fn header(name: &'static str, kind: Kind) -> Self {
+        Self::new(name, Location::Header, kind, true)
+    }
+
+    /// The whole JSON request body, required.
+    pub const fn body(name: &'static str, kind: Kind) -> Self {
+        Self::new(name, Location::Body, kind, true)
+    }
+
+    /// A required property of a JSON object body (or a query parameter).
+    pub const fn body_field(name: &'static str, kind: Kind) -> Self {
+        Self::new(name, Location::BodyField, kind, true)
+    }
+
+    /// The same argument, optional: absent (or `null`) is not an error.
+    pub const fn optional(self) -> Self {
+        Self { required: false, ..self }
+    }
 }
 
 /// Coerces text to the JSON value of `kind`; the error says what was expected.
@@ -839,6 +869,13 @@ pub fn call_args(pairs: &[String], specs: &[(&str, Kind)]) -> Result<Map<String,
     Ok(args)
 }
 
+/// Arguments of `call` for an exposed operation: `NAME=VALUE` pairs coerced as [`call_args`]
+/// does, then deserialized into the operation's arguments type `T` (422 naming the field at
+/// fault, as [`deserialize_args`]).
+pub fn parse_args<T: DeserializeOwned>(pairs: &[String], specs: &[(&str, Kind)]) -> Result<T, ApiError> {
+    deserialize_args(call_args(pairs, specs)?)
+}
+
 /// Takes argument `name` from `args` as `T` (422 naming it when missing or mistyped).
 pub fn required_arg<T: DeserializeOwned>(args: &Map<String, Value>, name: &str) -> Result<T, ApiError> {
     optional_arg(args, name)?.ok_or_else(|| ApiError::invalid_argument(name, format!("missing required argument `{name}`")))
@@ -883,6 +920,32 @@ mod tests {
         assert!(!constant_time_eq(b"abc", b"abd"));
         assert!(!constant_time_eq(b"abc", b"ab"));
         assert!(!constant_time_eq(b"", b"a"));
+    }
+
+    #[test]
+    fn arg_spec_builders() {
+        assert_eq!(ArgSpec::path("id", Kind::String), ArgSpec::new("id", Location::Path, Kind::String, true));
+        assert_eq!(ArgSpec::query("n", Kind::Integer).optional(), ArgSpec::new("n", Location::Query, Kind::Integer, false));
+        assert_eq!(ArgSpec::header("x", Kind::Json).location, Location::Header);
+        assert_eq!(ArgSpec::body("body", Kind::Json).location, Location::Body);
+        assert_eq!(ArgSpec::body_field("f", Kind::Boolean).location, Location::BodyField);
+        const SPECS: &[ArgSpec] = &[ArgSpec::path("id", Kind::String), ArgSpec::query("n", Kind::Integer).optional()];
+        assert_eq!(SPECS.len(), 2);
+    }
+
+    #[test]
+    fn parse_args_into_a_type() {
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        struct Args {
+            id: String,
+            n: Option<i64>,
+        }
+        let pairs = ["id=7".to_owned(), "n=3".to_owned()];
+        let args: Args = parse_args(&pairs, &[("id", Kind::String), ("n", Kind::Integer)]).unwrap();
+        assert_eq!(args, Args { id: "7".into(), n: Some(3) });
+        let error = parse_args::<Args>(&["n=3".to_owned()], &[("n", Kind::Integer)]).unwrap_err();
+        assert_eq!(error.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(error.body()["error"]["field"], "id");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use quote::{format_ident, quote};
 use crate::emit::Module;
 use crate::emit::client::{doc_lines, inner_docs};
 use crate::emit::rest::kind_tokens;
-use crate::emit::types::type_tokens;
+use crate::emit::operations::short_type;
 use crate::ir::{Ir, Param, TypeRef};
 
 /// How the generated crate depends on `capgen-runtime`.
@@ -264,12 +264,15 @@ pub fn main_rs(ir: &Ir, modules: &[Module], crate_name: &str) -> TokenStream {
     // `<namespace>.<operation>` (or the bare name when it is unambiguous).
     let mut taken = BTreeSet::new();
     let mut call_arms = Vec::new();
+    // Whether any arm names a `Kind` (imported only then).
+    let mut uses_kind = false;
     for exposed in &ir.exposed {
         if !has_ops || !taken.insert(exposed.name.clone()) {
             continue;
         }
         let name = &exposed.name;
         let fn_name = format_ident!("{}", exposed.fn_name);
+        uses_kind |= !exposed.inputs.is_empty();
         let specs = exposed.inputs.iter().map(|i| {
             let n = &i.name;
             let kind = kind_tokens(&i.ty);
@@ -277,18 +280,22 @@ pub fn main_rs(ir: &Ir, modules: &[Module], crate_name: &str) -> TokenStream {
         });
         call_arms.push(quote! {
             #name => {
-                let args = server::call_args(pairs, &[#(#specs),*])?;
-                Ok(operations::#fn_name(clients, server::deserialize_args(args)?).await?)
+                let args = server::parse_args(pairs, &[#(#specs),*])?;
+                Ok(operations::#fn_name(clients, args).await?)
             }
         });
     }
-    let bare_count = |name: &str| ir.apis.iter().flat_map(|a| &a.operations).filter(|o| o.name == name).count();
+    // How many consumed operations share each bare name (counted once, not per operation).
+    let mut bare_counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for op in ir.apis.iter().flat_map(|a| &a.operations) {
+        *bare_counts.entry(op.name.as_str()).or_default() += 1;
+    }
     for api in &ir.apis {
         let field = format_ident!("{}", api.module);
         for op in &api.operations {
             let qualified = format!("{}.{}", api.namespace, op.name);
             let mut names = vec![qualified.clone()];
-            if bare_count(&op.name) == 1 && !taken.contains(&op.name) {
+            if bare_counts.get(op.name.as_str()) == Some(&1) && !taken.contains(&op.name) {
                 names.push(op.name.clone());
             }
             names.retain(|n| taken.insert(n.clone()));
@@ -296,6 +303,7 @@ pub fn main_rs(ir: &Ir, modules: &[Module], crate_name: &str) -> TokenStream {
                 continue;
             }
             let method = format_ident!("{}", op.fn_name);
+            uses_kind |= !op.params.is_empty();
             let specs = op.params.iter().map(|p| {
                 let n = &p.name;
                 let kind = kind_tokens(&p.ty);
@@ -304,11 +312,11 @@ pub fn main_rs(ir: &Ir, modules: &[Module], crate_name: &str) -> TokenStream {
             let bindings = op.params.iter().map(|p| {
                 let ident = format_ident!("{}", p.rust_name);
                 let wire = &p.name;
-                let ty = type_tokens(&p.ty);
+                let ty = short_type(&p.ty);
                 if p.required {
                     quote! { let #ident: #ty = server::required_arg(&args, #wire)?; }
                 } else {
-                    quote! { let #ident: ::std::option::Option<#ty> = server::optional_arg(&args, #wire)?; }
+                    quote! { let #ident: Option<#ty> = server::optional_arg(&args, #wire)?; }
                 }
             });
             let call_args = op.params.iter().map(borrow);
@@ -325,6 +333,11 @@ pub fn main_rs(ir: &Ir, modules: &[Module], crate_name: &str) -> TokenStream {
     }
     let known: Vec<String> = taken.iter().cloned().collect();
     let known = known.join(", ");
+    let server_import = if uses_kind {
+        quote! { use ::capgen_runtime::server::{self, Kind}; }
+    } else {
+        quote! { use ::capgen_runtime::server; }
+    };
     let unknown_message = format!("unknown operation `{{other}}` (known: {known})");
 
     // clap's derive recognises `Vec<String>` fields by their written form, so the `Cli` types
@@ -342,7 +355,8 @@ pub fn main_rs(ir: &Ir, modules: &[Module], crate_name: &str) -> TokenStream {
         #![forbid(unsafe_code)]
 
         use ::capgen_runtime::clap;
-        use ::capgen_runtime::server;
+        #server_import
+        use ::serde_json::Value;
         use #krate::{#(#imports),*};
 
         #[doc = #about_doc]
@@ -395,8 +409,8 @@ pub fn main_rs(ir: &Ir, modules: &[Module], crate_name: &str) -> TokenStream {
         async fn call(
             clients: &client::Clients,
             operation: &str,
-            pairs: &[::std::string::String],
-        ) -> ::std::result::Result<::serde_json::Value, server::ApiError> {
+            pairs: &[String],
+        ) -> Result<Value, server::ApiError> {
             match operation {
                 #(#call_arms)*
                 other => Err(server::ApiError::new(server::StatusCode::NOT_FOUND, "unknown_operation", ::std::format!(#unknown_message))),

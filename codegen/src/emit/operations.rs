@@ -1,5 +1,10 @@
 //! Operations emitter: one `async fn` (and one arguments struct) per exposed REST operation,
 //! MCP tool and aggregate function. The REST and MCP adapters are thin wrappers over these.
+//!
+//! The module imports what every function names (`Clients`, `Value`, `Error`, serde's derives),
+//! so each operation reads like hand-written code: the arguments struct, then a body that
+//! passes the arguments straight to the consumed client (borrowed, not copied) and shapes the
+//! result.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -20,21 +25,18 @@ pub fn emit_operations(ir: &Ir) -> TokenStream {
     quote! {
         #![doc = " Exposed operations: one function per REST operation, MCP tool and aggregate function,"]
         #![doc = " each taking typed arguments and returning the JSON result. The REST and MCP adapters call these."]
+        use ::capgen_runtime::Error;
+        use ::serde::{Deserialize, Serialize};
+        use ::serde_json::Value;
+        use super::client::Clients;
         #types_import
 
         #[doc = " Converts a value to the type a consumed parameter needs, as an invalid-request error when it cannot."]
         #[allow(dead_code)]
-        fn convert<T: ::serde::de::DeserializeOwned>(
-            operation: &'static str,
-            name: &str,
-            value: impl ::serde::Serialize,
-        ) -> ::std::result::Result<T, ::capgen_runtime::Error> {
+        fn convert<T: ::serde::de::DeserializeOwned>(operation: &'static str, name: &str, value: impl Serialize) -> Result<T, Error> {
             ::serde_json::to_value(value)
                 .and_then(::serde_json::from_value)
-                .map_err(|err| ::capgen_runtime::Error::InvalidRequest {
-                    operation,
-                    message: ::std::format!("argument `{name}`: {err}"),
-                })
+                .map_err(|err| Error::InvalidRequest { operation, message: format!("argument `{name}`: {err}") })
         }
 
         #(#items)*
@@ -56,7 +58,7 @@ fn emit_exposed(exposed: &Exposed, apis: &[ConsumedApi]) -> TokenStream {
     let fields = exposed.inputs.iter().map(|input| {
         let ident = format_ident!("{}", input.rust_name);
         let wire = &input.name;
-        let ty = type_tokens(&input.ty);
+        let ty = short_type(&input.ty);
         let doc = doc_lines(std::slice::from_ref(&input.description));
         let rename = (input.rust_name != input.name).then(|| quote! { #[serde(rename = #wire)] });
         if input.required {
@@ -65,8 +67,8 @@ fn emit_exposed(exposed: &Exposed, apis: &[ConsumedApi]) -> TokenStream {
             quote! {
                 #doc
                 #rename
-                #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-                pub #ident: ::std::option::Option<#ty>,
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                pub #ident: Option<#ty>,
             }
         }
     });
@@ -74,15 +76,22 @@ fn emit_exposed(exposed: &Exposed, apis: &[ConsumedApi]) -> TokenStream {
     let body = match &exposed.action {
         Action::Call(call) => {
             let (bindings, invocation) = call_tokens(call, exposed, apis, true);
-            let result = match &exposed.output {
-                Some(shape) => shape_tokens(shape, &quote!(result)),
-                None => quote!(result),
-            };
-            quote! {
-                #(#bindings)*
-                let result = #invocation.await?;
-                let result = ::serde_json::to_value(result).unwrap_or_default();
-                Ok(#result)
+            let value = quote! { ::serde_json::to_value(result).unwrap_or_default() };
+            match &exposed.output {
+                Some(shape) => {
+                    let shaped = shape_tokens(shape, &quote!(result));
+                    quote! {
+                        #(#bindings)*
+                        let result = #invocation.await?;
+                        let result = #value;
+                        Ok(#shaped)
+                    }
+                }
+                None => quote! {
+                    #(#bindings)*
+                    let result = #invocation.await?;
+                    Ok(#value)
+                },
             }
         }
         Action::Steps { steps, mappings } => {
@@ -94,10 +103,10 @@ fn emit_exposed(exposed: &Exposed, apis: &[ConsumedApi]) -> TokenStream {
             quote! {
                 let mut results = ::serde_json::Map::new();
                 #(#steps)*
-                let context = ::serde_json::Value::Object(results);
+                let context = Value::Object(results);
                 let mut output = ::serde_json::Map::new();
                 #(#mapped)*
-                Ok(::serde_json::Value::Object(output))
+                Ok(Value::Object(output))
             }
         }
         Action::Workflow(_) => TokenStream::new(),
@@ -111,28 +120,25 @@ fn emit_exposed(exposed: &Exposed, apis: &[ConsumedApi]) -> TokenStream {
             }
             None => {
                 let value = match &exposed.output {
-                    Some(shape) => shape_tokens(shape, &quote!(::serde_json::Value::Null)),
-                    None => quote!(::serde_json::Value::Object(::serde_json::Map::new())),
+                    Some(shape) => shape_tokens(shape, &quote!(Value::Null)),
+                    None => quote!(Value::Object(::serde_json::Map::new())),
                 };
                 quote! { Ok(#value) }
             }
         },
     };
-    let doc = doc_lines(&[exposed.description.clone(), Some(String::new()), Some(format!("Exposed as `{name}`."))]);
+    let doc = doc_lines(&described(exposed.description.as_ref(), format!("Exposed as `{name}`.")));
     let args_binding = if uses_args(exposed) { quote!(args) } else { quote!(_args) };
     let clients_binding = if matches!(exposed.action, Action::Mock) { quote!(_clients) } else { quote!(clients) };
     quote! {
         #[doc = #args_doc]
-        #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
         pub struct #args_type {
             #(#fields)*
         }
 
         #doc
-        pub async fn #fn_name(
-            #clients_binding: &super::client::Clients,
-            #args_binding: #args_type,
-        ) -> ::std::result::Result<::serde_json::Value, ::capgen_runtime::Error> {
+        pub async fn #fn_name(#clients_binding: &Clients, #args_binding: #args_type) -> Result<Value, Error> {
             #body
         }
     }
@@ -145,33 +151,29 @@ fn emit_workflow_run(exposed: &Exposed, workflow: &crate::ir::workflow::Workflow
     let inputs_type = format_ident!("{}Inputs", workflow.type_prefix);
     let workflow_fn = format_ident!("{}", workflow.fn_name);
     let args_doc = format!(" Arguments of [`{}`]: the workflow's inputs and optional polling.", exposed.fn_name);
-    let doc = doc_lines(&[
-        exposed.description.clone(),
-        Some(String::new()),
-        Some(format!("Runs Arazzo workflow `{}` and returns its outputs.", workflow.workflow_id)),
-    ]);
+    let doc = doc_lines(&described(
+        exposed.description.as_ref(),
+        format!("Runs Arazzo workflow `{}` and returns its outputs.", workflow.workflow_id),
+    ));
     let retry_unmatched = crate::ir::expose::RETRY_UNMATCHED;
     let retry_after = crate::ir::expose::RETRY_AFTER_SECONDS;
     quote! {
         #[doc = #args_doc]
-        #[derive(Clone, Debug, ::serde::Serialize, ::serde::Deserialize)]
+        #[derive(Clone, Debug, Serialize, Deserialize)]
         pub struct #args_type {
             #[doc = " The workflow's inputs."]
             #[serde(flatten)]
             pub inputs: super::workflows::#inputs_type,
             #[doc = " Poll: retry a step whose success criteria are unmet up to this many times."]
-            #[serde(rename = #retry_unmatched, default, skip_serializing_if = "::std::option::Option::is_none")]
-            pub retry_unmatched: ::std::option::Option<u32>,
+            #[serde(rename = #retry_unmatched, default, skip_serializing_if = "Option::is_none")]
+            pub retry_unmatched: Option<u32>,
             #[doc = " Seconds to wait between those retries (default 1)."]
-            #[serde(rename = #retry_after, default, skip_serializing_if = "::std::option::Option::is_none")]
-            pub retry_after_seconds: ::std::option::Option<f64>,
+            #[serde(rename = #retry_after, default, skip_serializing_if = "Option::is_none")]
+            pub retry_after_seconds: Option<f64>,
         }
 
         #doc
-        pub async fn #fn_name(
-            clients: &super::client::Clients,
-            args: #args_type,
-        ) -> ::std::result::Result<::serde_json::Value, ::capgen_runtime::Error> {
+        pub async fn #fn_name(clients: &Clients, args: #args_type) -> Result<Value, Error> {
             let mut options = ::capgen_runtime::workflow::RunOptions::default();
             if let Some(limit) = args.retry_unmatched {
                 let seconds = args.retry_after_seconds.filter(|s| s.is_finite() && *s >= 0.0).unwrap_or(1.0);
@@ -181,6 +183,41 @@ fn emit_workflow_run(exposed: &Exposed, workflow: &crate::ir::workflow::Workflow
             Ok(::serde_json::to_value(outputs).unwrap_or_default())
         }
     }
+}
+
+/// Doc lines: the description (if any), a blank line, then `line`.
+fn described(description: Option<&String>, line: String) -> Vec<Option<String>> {
+    match description {
+        Some(text) => vec![Some(text.clone()), Some(String::new()), Some(line)],
+        None => vec![Some(line)],
+    }
+}
+
+/// A Rust type as code in the `operations`, `rest` and `main` modules writes it: prelude names
+/// (`String`, `Option`, `Vec`), `Value` (imported there) and `types::Name`.
+pub(crate) fn short_type(ty: &TypeRef) -> TokenStream {
+    match ty {
+        TypeRef::String => quote!(String),
+        TypeRef::Json => quote!(Value),
+        TypeRef::Array(inner) => {
+            let inner = short_type(inner);
+            quote!(Vec<#inner>)
+        }
+        TypeRef::Map(inner) => {
+            let inner = short_type(inner);
+            quote!(::std::collections::BTreeMap<String, #inner>)
+        }
+        TypeRef::Option(inner) => {
+            let inner = short_type(inner);
+            quote!(Option<#inner>)
+        }
+        TypeRef::Integer | TypeRef::Number | TypeRef::Boolean | TypeRef::Named(_) => type_tokens(ty),
+    }
+}
+
+/// Whether values of `ty` are `Copy` (passed to client methods by value).
+fn is_copy(ty: &TypeRef) -> bool {
+    matches!(ty, TypeRef::Integer | TypeRef::Number | TypeRef::Boolean)
 }
 
 /// Whether the function body reads its arguments.
@@ -207,7 +244,7 @@ fn reads_input(shape: &Shape) -> bool {
 /// With `take`, arguments read once are moved out of `args` instead of cloned.
 fn call_tokens(call: &Call, exposed: &Exposed, apis: &[ConsumedApi], take: bool) -> (Vec<TokenStream>, TokenStream) {
     let Some(op) = apis.get(call.api).and_then(|api| api.operations.get(call.operation)) else {
-        return (Vec::new(), quote! { ::std::future::ready(::std::result::Result::<::serde_json::Value, ::capgen_runtime::Error>::Ok(::serde_json::Value::Null)) });
+        return (Vec::new(), quote! { ::std::future::ready(Result::<Value, Error>::Ok(Value::Null)) });
     };
     let api = &apis[call.api];
     let mut uses = vec![0usize; exposed.inputs.len()];
@@ -222,13 +259,17 @@ fn call_tokens(call: &Call, exposed: &Exposed, apis: &[ConsumedApi], take: bool)
     let mut bindings = Vec::new();
     let mut call_args = Vec::new();
     for (param, value) in op.params.iter().zip(&call.args) {
+        if let Some(direct) = direct_arg(value.as_ref(), param, exposed) {
+            call_args.push(direct);
+            continue;
+        }
         let binding = format_ident!("{}_arg", param.rust_name.trim_end_matches('_'));
         let owned = owned_type(&param.ty);
         let produce = value_tokens(value.as_ref(), param, exposed, &movable);
         if param.required {
             bindings.push(quote! { let #binding: #owned = #produce; });
         } else {
-            bindings.push(quote! { let #binding: ::std::option::Option<#owned> = #produce; });
+            bindings.push(quote! { let #binding: Option<#owned> = #produce; });
         }
         call_args.push(borrow_tokens(&binding, param));
     }
@@ -239,15 +280,33 @@ fn call_tokens(call: &Call, exposed: &Exposed, apis: &[ConsumedApi], take: bool)
 
 /// The owned Rust type holding a consumed parameter's value.
 fn owned_type(ty: &TypeRef) -> TokenStream {
-    match ty {
-        TypeRef::String => quote!(::std::string::String),
-        other => type_tokens(other),
+    short_type(ty)
+}
+
+/// An argument of the exposed operation passed to the client method as it is, borrowed from
+/// `args` (`&args.id`, `args.limit`, `args.name.as_deref()`): when it has the parameter's type
+/// and is present whenever the parameter is required. `None` when it needs a binding.
+fn direct_arg(value: Option<&ArgValue>, param: &Param, exposed: &Exposed) -> Option<TokenStream> {
+    let Some(ArgValue::Input(index)) = value else { return None };
+    let input = exposed.inputs.get(*index)?;
+    if input.ty != param.ty || (param.required && !input.required) {
+        return None;
     }
+    let field = format_ident!("{}", input.rust_name);
+    Some(match (is_copy(&param.ty), input.required, param.required, &param.ty) {
+        (true, true, false, _) => quote!(Some(args.#field)),
+        (true, _, _, _) => quote!(args.#field),
+        (false, true, true, _) => quote!(&args.#field),
+        (false, true, false, TypeRef::String) => quote!(Some(args.#field.as_str())),
+        (false, true, false, _) => quote!(Some(&args.#field)),
+        (false, false, _, TypeRef::String) => quote!(args.#field.as_deref()),
+        (false, false, _, _) => quote!(args.#field.as_ref()),
+    })
 }
 
 /// How a binding is passed to the client method (which takes `&str`, `&T` or copies).
 fn borrow_tokens(binding: &proc_macro2::Ident, param: &Param) -> TokenStream {
-    let copy = matches!(param.ty, TypeRef::Integer | TypeRef::Number | TypeRef::Boolean);
+    let copy = is_copy(&param.ty);
     match (copy, param.required, &param.ty) {
         (true, _, _) => quote!(#binding),
         (false, true, _) => quote!(&#binding),
@@ -266,7 +325,7 @@ fn value_tokens(value: Option<&ArgValue>, param: &Param, exposed: &Exposed, mova
         None => {
             if param.required {
                 let message = format!("nothing provides `{}`", param.name);
-                quote! { return Err(::capgen_runtime::Error::InvalidRequest { operation: #operation, message: #message.to_owned() }) }
+                quote! { return Err(Error::InvalidRequest { operation: #operation, message: #message.to_owned() }) }
             } else {
                 quote!(None)
             }
@@ -275,7 +334,7 @@ fn value_tokens(value: Option<&ArgValue>, param: &Param, exposed: &Exposed, mova
             let input: &Input = &exposed.inputs[*index];
             let field = format_ident!("{}", input.rust_name);
             let same_type = input.ty == param.ty;
-            let copy = matches!(input.ty, TypeRef::Integer | TypeRef::Number | TypeRef::Boolean);
+            let copy = is_copy(&input.ty);
             let read = if copy || movable.get(*index).copied().unwrap_or(false) {
                 quote! { args.#field }
             } else {
@@ -288,10 +347,7 @@ fn value_tokens(value: Option<&ArgValue>, param: &Param, exposed: &Exposed, mova
                 (false, true, true) => {
                     let message = format!("missing argument `{}`", input.name);
                     quote! {
-                        #read.ok_or_else(|| ::capgen_runtime::Error::InvalidRequest {
-                            operation: #operation,
-                            message: #message.to_owned(),
-                        })?
+                        #read.ok_or_else(|| Error::InvalidRequest { operation: #operation, message: #message.to_owned() })?
                     }
                 }
                 (true, _, false) => wrap(quote! { convert::<#owned>(#operation, #wire, &args.#field)? }),
@@ -300,7 +356,7 @@ fn value_tokens(value: Option<&ArgValue>, param: &Param, exposed: &Exposed, mova
                     quote! {
                         match &args.#field {
                             Some(value) => convert::<#owned>(#operation, #wire, value)?,
-                            None => return Err(::capgen_runtime::Error::InvalidRequest { operation: #operation, message: #message.to_owned() }),
+                            None => return Err(Error::InvalidRequest { operation: #operation, message: #message.to_owned() }),
                         }
                     }
                 }
@@ -340,7 +396,7 @@ fn value_tokens(value: Option<&ArgValue>, param: &Param, exposed: &Exposed, mova
                     }
                 }
             });
-            let text = quote! { { let mut text = ::std::string::String::new(); #(#parts)* text } };
+            let text = quote! { { let mut text = String::new(); #(#parts)* text } };
             match &param.ty {
                 TypeRef::String => wrap(text),
                 _ => wrap(quote! { convert::<#owned>(#operation, #wire, #text)? }),
@@ -366,7 +422,7 @@ fn step_tokens(step: &Step, exposed: &Exposed, apis: &[ConsumedApi]) -> TokenStr
                 quote! { item.clone() }
             } else {
                 quote! {
-                    ::serde_json::Value::Object(
+                    Value::Object(
                         [#(#fields),*]
                             .iter()
                             .map(|field| ((*field).to_owned(), item.get(*field).cloned().unwrap_or_default()))
@@ -377,18 +433,18 @@ fn step_tokens(step: &Step, exposed: &Exposed, apis: &[ConsumedApi]) -> TokenStr
             quote! {
                 {
                     static LOOKUP: ::capgen_runtime::json::JsonPathCell = ::capgen_runtime::json::JsonPathCell::new(#lookup_value);
-                    let wanted = match LOOKUP.query(&::serde_json::Value::Object(results.clone())) {
-                        ::serde_json::Value::Array(values) => values,
-                        ::serde_json::Value::Null => ::std::vec::Vec::new(),
-                        value => ::std::vec![value],
+                    let wanted = match LOOKUP.query(&Value::Object(results.clone())) {
+                        Value::Array(values) => values,
+                        Value::Null => Vec::new(),
+                        value => vec![value],
                     };
-                    let index = results.get(#index).and_then(::serde_json::Value::as_array).cloned().unwrap_or_default();
-                    let found: ::std::vec::Vec<::serde_json::Value> = wanted
+                    let index = results.get(#index).and_then(Value::as_array).cloned().unwrap_or_default();
+                    let found: Vec<Value> = wanted
                         .iter()
                         .filter_map(|key| index.iter().find(|item| item.get(#match_field) == Some(key)))
                         .map(|item| #project)
                         .collect();
-                    results.insert(#name.to_owned(), ::serde_json::Value::Array(found));
+                    results.insert(#name.to_owned(), Value::Array(found));
                 }
             }
         }

@@ -1,19 +1,21 @@
 //! REST emitter: an axum router with one small handler per exposed REST route. Each handler
 //! reads the operation's arguments with `capgen_runtime::server::RestRequest` (path, query,
-//! headers, JSON body, coerced to the declared types) and calls `operations::<fn>`; every
-//! failure is a `capgen_runtime::server::ApiError` answered as JSON.
+//! headers, JSON body, coerced to the declared types, as its `ARGS` constant describes) and
+//! calls `operations::<fn>`; every failure is a `capgen_runtime::server::ApiError` answered as
+//! JSON. The module imports the axum and runtime names the handlers use, so each handler is a
+//! few lines of ordinary axum code.
 //!
 //! [`routes`] decides, once, the routes both this emitter and the OpenAPI document
 //! ([`crate::emit::openapi_doc`]) describe.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use crate::emit::client::{doc_lines, raw_string, secret_tokens};
 use crate::ir::expose::{Exposed, InboundAuth, InputLocation, RestAdapter, Route};
-use crate::ir::{Ir, TypeRef, names};
+use crate::ir::{Ir, TypeRef};
 
 /// Paths the runtime serves itself; spec routes on them are left out.
 const RESERVED: [&str; 2] = ["/healthz", "/openapi.json"];
@@ -85,36 +87,36 @@ fn axum_path(path: &str, exposed: &Exposed) -> Option<String> {
     Some(segments.join("/"))
 }
 
-/// The argument kind the runtime coerces text to.
+/// The argument kind the runtime coerces text to, as `Kind::…` (the modules that use it import
+/// `capgen_runtime::server::Kind`).
 pub fn kind_tokens(ty: &TypeRef) -> TokenStream {
     match ty {
-        TypeRef::String => quote!(::capgen_runtime::server::Kind::String),
-        TypeRef::Integer => quote!(::capgen_runtime::server::Kind::Integer),
-        TypeRef::Number => quote!(::capgen_runtime::server::Kind::Number),
-        TypeRef::Boolean => quote!(::capgen_runtime::server::Kind::Boolean),
+        TypeRef::String => quote!(Kind::String),
+        TypeRef::Integer => quote!(Kind::Integer),
+        TypeRef::Number => quote!(Kind::Number),
+        TypeRef::Boolean => quote!(Kind::Boolean),
         TypeRef::Option(inner) => kind_tokens(inner),
-        _ => quote!(::capgen_runtime::server::Kind::Json),
+        _ => quote!(Kind::Json),
     }
 }
 
-/// The `ArgSpec` list of an exposed unit: where a REST caller passes each argument.
+/// The `ArgSpec` list of an exposed unit: where a REST caller passes each argument
+/// (`ArgSpec::path("id", Kind::String)`, `ArgSpec::query("limit", Kind::Integer).optional()`).
 fn arg_specs(exposed: &Exposed) -> TokenStream {
     let specs = exposed.inputs.iter().map(|input| {
         let name = &input.name;
-        let location = match input.location {
-            InputLocation::Path => quote!(Path),
-            InputLocation::Query => quote!(Query),
-            InputLocation::Header => quote!(Header),
-            InputLocation::Body => quote!(Body),
-            InputLocation::BodyField => quote!(BodyField),
+        let constructor = match input.location {
+            InputLocation::Path => quote!(path),
+            InputLocation::Query => quote!(query),
+            InputLocation::Header => quote!(header),
+            InputLocation::Body => quote!(body),
+            InputLocation::BodyField => quote!(body_field),
         };
         let kind = kind_tokens(&input.ty);
-        let required = input.required;
-        quote! {
-            ::capgen_runtime::server::ArgSpec::new(#name, ::capgen_runtime::server::Location::#location, #kind, #required),
-        }
+        let optional = (!input.required).then(|| quote!(.optional()));
+        quote! { ArgSpec::#constructor(#name, #kind) #optional }
     });
-    quote! { &[#(#specs)*] }
+    quote! { &[#(#specs),*] }
 }
 
 /// The `rest` module.
@@ -134,7 +136,7 @@ pub fn emit_rest(ir: &Ir) -> TokenStream {
     docs.push(Some("| Method | Path | Operation |".to_string()));
     docs.push(Some("|---|---|---|".to_string()));
     for r in &routes {
-        docs.push(Some(format!("| `{}` | `{}` | [`super::operations::{}`] |", r.method, r.path, r.exposed.fn_name)));
+        docs.push(Some(format!("| `{}` | `{}` | [`operations::{}`] |", r.method, r.path, r.exposed.fn_name)));
     }
     docs.push(Some(String::new()));
     docs.push(Some("Also served: `GET /healthz` and `GET /openapi.json` ([`OPENAPI_JSON`]).".to_string()));
@@ -147,12 +149,16 @@ pub fn emit_rest(ir: &Ir) -> TokenStream {
         quote! { #![doc = #line] }
     });
 
-    // One `.route(path, method_router)` per distinct path.
+    // One `.route(path, method_router)` per distinct path, in order of first appearance.
     let mut paths: Vec<(&str, Vec<&RestRoute>)> = Vec::new();
+    let mut path_index: HashMap<&str, usize> = HashMap::new();
     for route in &routes {
-        match paths.iter_mut().find(|(p, _)| *p == route.path) {
-            Some((_, list)) => list.push(route),
-            None => paths.push((&route.path, vec![route])),
+        match path_index.get(route.path.as_str()) {
+            Some(&index) => paths[index].1.push(route),
+            None => {
+                path_index.insert(&route.path, paths.len());
+                paths.push((&route.path, vec![route]));
+            }
         }
     }
     let route_calls = paths.iter().map(|(path, list)| {
@@ -160,11 +166,11 @@ pub fn emit_rest(ir: &Ir) -> TokenStream {
         for (i, route) in list.iter().enumerate() {
             let method = format_ident!("{}", route.method.to_ascii_lowercase());
             let handler = format_ident!("{}", route.exposed.fn_name);
-            chain = if i == 0 {
-                quote! { ::capgen_runtime::axum::routing::#method(#handler) }
+            if i == 0 {
+                chain.extend(quote! { routing::#method(#handler) });
             } else {
-                quote! { #chain.#method(#handler) }
-            };
+                chain.extend(quote! { .#method(#handler) });
+            }
         }
         quote! { .route(#path, #chain) }
     });
@@ -173,12 +179,24 @@ pub fn emit_rest(ir: &Ir) -> TokenStream {
     let mut emitted = BTreeSet::new();
     let handlers = routes.iter().filter(|r| emitted.insert(r.exposed.fn_name.clone())).map(|route| emit_handler(route));
 
+    // Names the handlers use, imported only when there are handlers.
+    let handler_imports = (!routes.is_empty()).then(|| {
+        let kind = routes.iter().any(|r| !r.exposed.inputs.is_empty()).then(|| quote!(Kind,));
+        quote! {
+            use ::capgen_runtime::axum::extract::State;
+            use ::capgen_runtime::axum::{Json, routing};
+            use ::capgen_runtime::server::{ApiError, ArgSpec, #kind RestRequest};
+            use ::serde_json::Value;
+            use super::operations;
+        }
+    });
+
     let auth = ir.rest.iter().find_map(|a| a.auth.as_ref());
     let config_body = match auth {
-        None => quote! { Ok(::capgen_runtime::server::RestConfig::default()) },
+        None => quote! { Ok(RestConfig::default()) },
         Some(auth) => {
             let auth = inbound_auth_tokens(auth);
-            quote! { Ok(::capgen_runtime::server::RestConfig::default().with_auth(#auth)) }
+            quote! { Ok(RestConfig::default().with_auth(#auth)) }
         }
     };
     let config_doc = match auth {
@@ -194,6 +212,12 @@ pub fn emit_rest(ir: &Ir) -> TokenStream {
     quote! {
         #(#module_docs)*
 
+        use ::capgen_runtime::ConfigError;
+        use ::capgen_runtime::axum::Router;
+        use ::capgen_runtime::server::RestConfig;
+        use super::client::Clients;
+        #handler_imports
+
         #[doc = " Default port of the REST adapter (from the capability)."]
         pub const DEFAULT_PORT: u16 = #port;
 
@@ -201,19 +225,19 @@ pub fn emit_rest(ir: &Ir) -> TokenStream {
         pub const OPENAPI_JSON: &str = #openapi;
 
         #config_doc
-        pub fn config_from_env() -> ::std::result::Result<::capgen_runtime::server::RestConfig, ::capgen_runtime::ConfigError> {
+        pub fn config_from_env() -> Result<RestConfig, ConfigError> {
             #config_body
         }
 
         #[doc = " The REST router with the settings of [`config_from_env`]."]
-        pub fn router(clients: super::client::Clients) -> ::std::result::Result<::capgen_runtime::axum::Router, ::capgen_runtime::ConfigError> {
+        pub fn router(clients: Clients) -> Result<Router, ConfigError> {
             Ok(router_with(clients, &config_from_env()?))
         }
 
         #[doc = " The REST router with explicit settings: the routes above, `/healthz`, `/openapi.json`,"]
         #[doc = " JSON 404/405 answers, the body limit, inbound auth and the Host/Origin check."]
-        pub fn router_with(clients: super::client::Clients, config: &::capgen_runtime::server::RestConfig) -> ::capgen_runtime::axum::Router {
-            let api = ::capgen_runtime::axum::Router::new()
+        pub fn router_with(clients: Clients, config: &RestConfig) -> Router {
+            let api = Router::new()
                 #(#route_calls)*
                 .with_state(clients);
             ::capgen_runtime::server::rest_app(api, config, OPENAPI_JSON)
@@ -223,29 +247,24 @@ pub fn emit_rest(ir: &Ir) -> TokenStream {
     }
 }
 
+/// One handler: its arguments' locations as a constant, read from the request and passed to
+/// the operation; the result answered as JSON, any error as an `ApiError`.
 fn emit_handler(route: &RestRoute<'_>) -> TokenStream {
     let exposed = route.exposed;
     let handler = format_ident!("{}", exposed.fn_name);
-    let specs_name = format_ident!("{}_ARGS", names::shouty(&exposed.fn_name));
     let specs = arg_specs(exposed);
-    let specs_doc = format!(" Where a REST caller passes the arguments of [`super::operations::{}`].", exposed.fn_name);
-    let args_type = format_ident!("{}", exposed.args_type);
-    let doc = doc_lines(&[
-        route.route.description.clone().or_else(|| exposed.description.clone()),
-        Some(String::new()),
-        Some(format!("`{} {}` → [`super::operations::{}`].", route.method, route.path, exposed.fn_name)),
-    ]);
+    let mut lines = Vec::new();
+    if let Some(description) = route.route.description.clone().or_else(|| exposed.description.clone()) {
+        lines.extend([Some(description), Some(String::new())]);
+    }
+    lines.push(Some(format!("`{} {}` → [`operations::{}`].", route.method, route.path, exposed.fn_name)));
+    let doc = doc_lines(&lines);
     quote! {
-        #[doc = #specs_doc]
-        const #specs_name: &[::capgen_runtime::server::ArgSpec] = #specs;
-
         #doc
-        async fn #handler(
-            ::capgen_runtime::axum::extract::State(clients): ::capgen_runtime::axum::extract::State<super::client::Clients>,
-            request: ::capgen_runtime::server::RestRequest,
-        ) -> ::std::result::Result<::capgen_runtime::axum::Json<::serde_json::Value>, ::capgen_runtime::server::ApiError> {
-            let args: super::operations::#args_type = request.args(#specs_name)?;
-            Ok(::capgen_runtime::axum::Json(super::operations::#handler(&clients, args).await?))
+        async fn #handler(State(clients): State<Clients>, request: RestRequest) -> Result<Json<Value>, ApiError> {
+            const ARGS: &[ArgSpec] = #specs;
+            let args = request.args(ARGS)?;
+            Ok(Json(operations::#handler(&clients, args).await?))
         }
     }
 }

@@ -434,7 +434,13 @@ impl<'a> Checker<'a> {
         if path == "$." || path == "$" {
             return;
         }
-        if let Err(err) = serde_json_path::JsonPath::parse(&naftiko::normalize_jsonpath(path)) {
+        let normalized = naftiko::normalize_jsonpath(path);
+        // Too deep a nesting is refused before serde_json_path (exponential time, stack overflow).
+        let error = match crate::expr::check_jsonpath_nesting(&normalized) {
+            Err(err) => Some(err.message),
+            Ok(()) => serde_json_path::JsonPath::parse(&normalized).err().map(|err| err.to_string()),
+        };
+        if let Some(err) = error {
             self.push(
                 Diagnostic::error("invalid-jsonpath", format!("`{path}` is not a valid JSONPath: {err}")).at(self.capability.span(origin)),
                 "write an RFC 9535 JSONPath such as `$.data[0].id` (or `$.` for the whole body)",

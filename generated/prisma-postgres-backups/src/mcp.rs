@@ -6,12 +6,19 @@
 //! MCP adapter for Prisma Postgres Management API — Database Backups. One tool per consumed operation, routed inline through this capability's consumes block.
 //!
 //! Serve it with [`router`] (Streamable HTTP at `/mcp`) or [`serve_stdio`].
+use ::capgen_runtime::ConfigError;
+use ::capgen_runtime::mcp::{self as runtime, SchemaCell};
+use ::capgen_runtime::rmcp::model;
+use ::capgen_runtime::rmcp::service::RequestContext;
+use ::capgen_runtime::rmcp::{ErrorData, RoleServer, ServerHandler};
+use super::client::Clients;
+use super::operations;
 /// The server's name in `initialize` (the adapter's namespace).
 pub const NAME: &str = "postgres-management-database-backups-mcp";
 /// The server's title in `initialize` (the capability's label).
 pub const TITLE: &str = "Prisma Postgres Management API — Database Backups";
 /// Instructions sent to clients (the adapter's description).
-pub const INSTRUCTIONS: ::std::option::Option<&str> = ::std::option::Option::Some(
+pub const INSTRUCTIONS: Option<&str> = Some(
     "MCP adapter for Prisma Postgres Management API — Database Backups. One tool per consumed operation, routed inline through this capability's consumes block.",
 );
 /// The port the capability names for this server (`port` of `postgres-management-database-backups-mcp`).
@@ -19,16 +26,16 @@ pub const DEFAULT_PORT: u16 = 9090;
 /// The MCP server: each tool calls the exposed operation of the same name.
 #[derive(Clone, Debug)]
 pub struct Server {
-    clients: super::client::Clients,
+    clients: Clients,
 }
 impl Server {
     /// A server calling upstreams through `clients`.
-    pub fn new(clients: super::client::Clients) -> Self {
+    pub fn new(clients: Clients) -> Self {
         Self { clients }
     }
     /// Every tool, in spec order.
-    pub fn tools() -> ::std::vec::Vec<::capgen_runtime::rmcp::model::Tool> {
-        ::std::vec![
+    pub fn tools() -> Vec<model::Tool> {
+        vec![
             prisma_list_database_backups_tool(),
             prisma_create_manual_database_backup_tool(),
             prisma_restore_database_backup_tool(), backup_and_restore_database_tool()
@@ -36,99 +43,94 @@ impl Server {
     }
 }
 /// Input schema of `prisma-list-database-backups`.
-static PRISMA_LIST_DATABASE_BACKUPS_INPUT_SCHEMA: ::capgen_runtime::mcp::SchemaCell = ::capgen_runtime::mcp::SchemaCell::new(
+static PRISMA_LIST_DATABASE_BACKUPS_INPUT_SCHEMA: SchemaCell = SchemaCell::new(
     r#"{"type":"object","properties":{"databaseId":{"type":"string","description":"Unique identifier of the database"}},"required":["databaseId"]}"#,
 );
 /// Prisma List database backups
-/// The MCP tool `prisma-list-database-backups`: calls [`operations::prisma_list_database_backups`](super::operations::prisma_list_database_backups).
-pub fn prisma_list_database_backups_tool() -> ::capgen_runtime::rmcp::model::Tool {
-    ::capgen_runtime::rmcp::model::Tool::new_with_raw(
+///
+/// The MCP tool `prisma-list-database-backups`: calls [`operations::prisma_list_database_backups`].
+pub fn prisma_list_database_backups_tool() -> model::Tool {
+    model::Tool::new_with_raw(
             "prisma-list-database-backups",
-            ::std::option::Option::Some(
-                ::std::borrow::Cow::Borrowed("Prisma List database backups"),
-            ),
+            Some("Prisma List database backups".into()),
             PRISMA_LIST_DATABASE_BACKUPS_INPUT_SCHEMA.get(),
         )
         .with_annotations(
-            ::capgen_runtime::rmcp::model::ToolAnnotations::new()
+            model::ToolAnnotations::new()
                 .read_only(true)
                 .destructive(false)
                 .idempotent(true),
         )
 }
 /// Input schema of `prisma-create-manual-database-backup`.
-static PRISMA_CREATE_MANUAL_DATABASE_BACKUP_INPUT_SCHEMA: ::capgen_runtime::mcp::SchemaCell = ::capgen_runtime::mcp::SchemaCell::new(
+static PRISMA_CREATE_MANUAL_DATABASE_BACKUP_INPUT_SCHEMA: SchemaCell = SchemaCell::new(
     r#"{"type":"object","properties":{"databaseId":{"type":"string","description":"Unique identifier of the database"},"body":{"type":"object","description":"Request body (JSON)."}},"required":["databaseId"]}"#,
 );
 /// Prisma Create a manual database backup
-/// The MCP tool `prisma-create-manual-database-backup`: calls [`operations::prisma_create_manual_database_backup`](super::operations::prisma_create_manual_database_backup).
-pub fn prisma_create_manual_database_backup_tool() -> ::capgen_runtime::rmcp::model::Tool {
-    ::capgen_runtime::rmcp::model::Tool::new_with_raw(
+///
+/// The MCP tool `prisma-create-manual-database-backup`: calls [`operations::prisma_create_manual_database_backup`].
+pub fn prisma_create_manual_database_backup_tool() -> model::Tool {
+    model::Tool::new_with_raw(
             "prisma-create-manual-database-backup",
-            ::std::option::Option::Some(
-                ::std::borrow::Cow::Borrowed("Prisma Create a manual database backup"),
-            ),
+            Some("Prisma Create a manual database backup".into()),
             PRISMA_CREATE_MANUAL_DATABASE_BACKUP_INPUT_SCHEMA.get(),
         )
         .with_annotations(
-            ::capgen_runtime::rmcp::model::ToolAnnotations::new()
+            model::ToolAnnotations::new()
                 .read_only(false)
                 .destructive(false)
                 .idempotent(false),
         )
 }
 /// Input schema of `prisma-restore-database-backup`.
-static PRISMA_RESTORE_DATABASE_BACKUP_INPUT_SCHEMA: ::capgen_runtime::mcp::SchemaCell = ::capgen_runtime::mcp::SchemaCell::new(
+static PRISMA_RESTORE_DATABASE_BACKUP_INPUT_SCHEMA: SchemaCell = SchemaCell::new(
     r#"{"type":"object","properties":{"databaseId":{"type":"string","description":"Unique identifier of the database"},"backupId":{"type":"string","description":"Unique identifier of the backup to restore"}},"required":["databaseId","backupId"]}"#,
 );
 /// Prisma Restore a database from backup
-/// The MCP tool `prisma-restore-database-backup`: calls [`operations::prisma_restore_database_backup`](super::operations::prisma_restore_database_backup).
-pub fn prisma_restore_database_backup_tool() -> ::capgen_runtime::rmcp::model::Tool {
-    ::capgen_runtime::rmcp::model::Tool::new_with_raw(
+///
+/// The MCP tool `prisma-restore-database-backup`: calls [`operations::prisma_restore_database_backup`].
+pub fn prisma_restore_database_backup_tool() -> model::Tool {
+    model::Tool::new_with_raw(
             "prisma-restore-database-backup",
-            ::std::option::Option::Some(
-                ::std::borrow::Cow::Borrowed("Prisma Restore a database from backup"),
-            ),
+            Some("Prisma Restore a database from backup".into()),
             PRISMA_RESTORE_DATABASE_BACKUP_INPUT_SCHEMA.get(),
         )
         .with_annotations(
-            ::capgen_runtime::rmcp::model::ToolAnnotations::new()
+            model::ToolAnnotations::new()
                 .read_only(false)
                 .destructive(false)
                 .idempotent(false),
         )
 }
 /// Input schema of `backup-and-restore-database`.
-static BACKUP_AND_RESTORE_DATABASE_INPUT_SCHEMA: ::capgen_runtime::mcp::SchemaCell = ::capgen_runtime::mcp::SchemaCell::new(
+static BACKUP_AND_RESTORE_DATABASE_INPUT_SCHEMA: SchemaCell = SchemaCell::new(
     r#"{"type":"object","properties":{"apiToken":{"type":"string","description":"Service token or OAuth access token for the Management API, sent as a Bearer token."},"databaseId":{"type":"string","description":"Identifier of the database to back up and restore."},"backupLabel":{"type":"string","description":"Optional label for the manual backup."},"retryUnmatched":{"type":"integer","description":"Poll: retry a step whose success criteria are unmet up to this many times."},"retryAfterSeconds":{"type":"number","description":"Seconds to wait between those retries (default 1)."}},"required":["apiToken","databaseId"]}"#,
 );
 /// Initiates a manual backup, polls the backup list until the backup status is completed, then restores the database to the captured state.
-/// The MCP tool `backup-and-restore-database`: calls [`operations::run_backup_and_restore_database`](super::operations::run_backup_and_restore_database).
-pub fn backup_and_restore_database_tool() -> ::capgen_runtime::rmcp::model::Tool {
-    ::capgen_runtime::rmcp::model::Tool::new_with_raw(
+///
+/// The MCP tool `backup-and-restore-database`: calls [`operations::run_backup_and_restore_database`].
+pub fn backup_and_restore_database_tool() -> model::Tool {
+    model::Tool::new_with_raw(
             "backup-and-restore-database",
-            ::std::option::Option::Some(
-                ::std::borrow::Cow::Borrowed(
-                    "Initiates a manual backup, polls the backup list until the backup status is completed, then restores the database to the captured state.",
-                ),
+            Some(
+                "Initiates a manual backup, polls the backup list until the backup status is completed, then restores the database to the captured state."
+                    .into(),
             ),
             BACKUP_AND_RESTORE_DATABASE_INPUT_SCHEMA.get(),
         )
         .with_title(
             "Create a manual backup, wait for completion, and restore the database from it.",
         )
-        .with_annotations(
-            ::capgen_runtime::rmcp::model::ToolAnnotations::new().open_world(true),
-        )
+        .with_annotations(model::ToolAnnotations::new().open_world(true))
 }
-impl ::capgen_runtime::rmcp::ServerHandler for Server {
-    fn get_info(&self) -> ::capgen_runtime::rmcp::model::ServerConfig {
-        ::capgen_runtime::mcp::server_config(
+impl ServerHandler for Server {
+    fn get_info(&self) -> model::ServerConfig {
+        runtime::server_config(
             NAME,
-            ::std::option::Option::Some(TITLE),
-            ::std::env!("CARGO_PKG_VERSION"),
+            Some(TITLE),
+            env!("CARGO_PKG_VERSION"),
             INSTRUCTIONS,
-            ::capgen_runtime::mcp::Capabilities {
+            runtime::Capabilities {
                 tools: true,
                 resources: false,
                 prompts: false,
@@ -137,140 +139,98 @@ impl ::capgen_runtime::rmcp::ServerHandler for Server {
     }
     async fn list_tools(
         &self,
-        _request: ::std::option::Option<
-            ::capgen_runtime::rmcp::model::PaginatedRequestParams,
-        >,
-        _context: ::capgen_runtime::rmcp::service::RequestContext<
-            ::capgen_runtime::rmcp::RoleServer,
-        >,
-    ) -> ::std::result::Result<
-        ::capgen_runtime::rmcp::model::ListToolsResult,
-        ::capgen_runtime::rmcp::ErrorData,
-    > {
-        ::std::result::Result::Ok(
-            ::capgen_runtime::rmcp::model::ListToolsResult::with_all_items(Self::tools()),
-        )
+        _request: Option<model::PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<model::ListToolsResult, ErrorData> {
+        Ok(model::ListToolsResult::with_all_items(Self::tools()))
     }
-    fn get_tool(
-        &self,
-        name: &str,
-    ) -> ::std::option::Option<::capgen_runtime::rmcp::model::Tool> {
+    fn get_tool(&self, name: &str) -> Option<model::Tool> {
         Self::tools().into_iter().find(|tool| tool.name == name)
     }
     async fn call_tool(
         &self,
-        request: ::capgen_runtime::rmcp::model::CallToolRequestParams,
-        _context: ::capgen_runtime::rmcp::service::RequestContext<
-            ::capgen_runtime::rmcp::RoleServer,
-        >,
-    ) -> ::std::result::Result<
-        ::capgen_runtime::rmcp::model::CallToolResponse,
-        ::capgen_runtime::rmcp::ErrorData,
-    > {
+        request: model::CallToolRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<model::CallToolResponse, ErrorData> {
         let result = match request.name.as_ref() {
             "prisma-list-database-backups" => {
-                ::capgen_runtime::mcp::call(
+                runtime::call(
                         "prisma-list-database-backups",
                         request.arguments,
-                        |args| {
-                            super::operations::prisma_list_database_backups(
-                                &self.clients,
-                                args,
-                            )
-                        },
+                        |args| operations::prisma_list_database_backups(
+                            &self.clients,
+                            args,
+                        ),
                     )
                     .await
             }
             "prisma-create-manual-database-backup" => {
-                ::capgen_runtime::mcp::call(
+                runtime::call(
                         "prisma-create-manual-database-backup",
                         request.arguments,
-                        |args| {
-                            super::operations::prisma_create_manual_database_backup(
-                                &self.clients,
-                                args,
-                            )
-                        },
+                        |args| operations::prisma_create_manual_database_backup(
+                            &self.clients,
+                            args,
+                        ),
                     )
                     .await
             }
             "prisma-restore-database-backup" => {
-                ::capgen_runtime::mcp::call(
+                runtime::call(
                         "prisma-restore-database-backup",
                         request.arguments,
-                        |args| {
-                            super::operations::prisma_restore_database_backup(
-                                &self.clients,
-                                args,
-                            )
-                        },
+                        |args| operations::prisma_restore_database_backup(
+                            &self.clients,
+                            args,
+                        ),
                     )
                     .await
             }
             "backup-and-restore-database" => {
-                ::capgen_runtime::mcp::call(
+                runtime::call(
                         "backup-and-restore-database",
                         request.arguments,
-                        |args| {
-                            super::operations::run_backup_and_restore_database(
-                                &self.clients,
-                                args,
-                            )
-                        },
+                        |args| operations::run_backup_and_restore_database(
+                            &self.clients,
+                            args,
+                        ),
                     )
                     .await
             }
-            other => {
-                return ::std::result::Result::Err(
-                    ::capgen_runtime::mcp::unknown_tool(other),
-                );
-            }
+            other => return Err(runtime::unknown_tool(other)),
         };
-        ::std::result::Result::Ok(result.into())
+        Ok(result.into())
     }
 }
 /// Inbound authentication: none (the adapter declares no `authentication`).
-pub fn inbound_auth() -> ::std::result::Result<
-    ::std::option::Option<::capgen_runtime::mcp::InboundAuth>,
-    ::capgen_runtime::ConfigError,
-> {
-    ::std::result::Result::Ok(::std::option::Option::None)
+pub fn inbound_auth() -> Result<Option<runtime::InboundAuth>, ConfigError> {
+    Ok(None)
 }
 /// The inbound credentials and Host/Origin allow-lists resolved, a router serving [`Server`]
 /// over Streamable HTTP at `/mcp`; fails when a bound credential is missing.
 pub fn try_router(
-    clients: super::client::Clients,
-) -> ::std::result::Result<
-    ::capgen_runtime::axum::Router,
-    ::capgen_runtime::ConfigError,
-> {
-    ::std::result::Result::Ok(
-        ::capgen_runtime::mcp::http_router(
+    clients: Clients,
+) -> Result<::capgen_runtime::axum::Router, ConfigError> {
+    Ok(
+        runtime::http_router(
             Server::new(clients),
             inbound_auth()?,
-            ::capgen_runtime::mcp::HttpOptions::from_env(),
+            runtime::HttpOptions::from_env(),
         ),
     )
 }
 /// [`Server`] over Streamable HTTP at `/mcp` (loopback `Host`/`Origin` only, plus
 /// `CAPGEN_MCP_ALLOWED_HOSTS`/`CAPGEN_MCP_ALLOWED_ORIGINS`). When the inbound credentials
 /// cannot be resolved, every request fails with 500 naming the missing variable.
-pub fn router(clients: super::client::Clients) -> ::capgen_runtime::axum::Router {
+pub fn router(clients: Clients) -> ::capgen_runtime::axum::Router {
     match try_router(clients) {
-        ::std::result::Result::Ok(router) => router,
-        ::std::result::Result::Err(error) => {
-            ::capgen_runtime::mcp::misconfigured_router(&error)
-        }
+        Ok(router) => router,
+        Err(error) => runtime::misconfigured_router(&error),
     }
 }
 /// [`Server`] over stdin/stdout until the client disconnects.
 pub async fn serve_stdio(
-    clients: super::client::Clients,
-) -> ::std::result::Result<
-    (),
-    ::std::boxed::Box<
-        dyn ::std::error::Error + ::std::marker::Send + ::std::marker::Sync,
-    >,
-> {
-    ::capgen_runtime::mcp::serve_stdio(Server::new(clients)).await
+    clients: Clients,
+) -> Result<(), Box<dyn ::std::error::Error + Send + Sync>> {
+    runtime::serve_stdio(Server::new(clients)).await
 }

@@ -3,185 +3,169 @@
 
 //! Exposed operations: one function per REST operation, MCP tool and aggregate function,
 //! each taking typed arguments and returning the JSON result. The REST and MCP adapters call these.
+use ::capgen_runtime::Error;
+use ::serde::{Deserialize, Serialize};
+use ::serde_json::Value;
+use super::client::Clients;
 use super::types;
 /// Converts a value to the type a consumed parameter needs, as an invalid-request error when it cannot.
 #[allow(dead_code)]
 fn convert<T: ::serde::de::DeserializeOwned>(
     operation: &'static str,
     name: &str,
-    value: impl ::serde::Serialize,
-) -> ::std::result::Result<T, ::capgen_runtime::Error> {
+    value: impl Serialize,
+) -> Result<T, Error> {
     ::serde_json::to_value(value)
         .and_then(::serde_json::from_value)
-        .map_err(|err| ::capgen_runtime::Error::InvalidRequest {
+        .map_err(|err| Error::InvalidRequest {
             operation,
-            message: ::std::format!("argument `{name}`: {err}"),
+            message: format!("argument `{name}`: {err}"),
         })
 }
 /// Arguments of [`list_database_backups`].
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ListDatabaseBackupsArgs {
     /// Unique identifier of the database
-    pub databaseid: ::std::string::String,
+    pub databaseid: String,
 }
 /// Prisma List database backups
 ///
 /// Exposed as `listdatabasebackups`.
 pub async fn list_database_backups(
-    clients: &super::client::Clients,
+    clients: &Clients,
     args: ListDatabaseBackupsArgs,
-) -> ::std::result::Result<::serde_json::Value, ::capgen_runtime::Error> {
-    let database_id_arg: ::std::string::String = args.databaseid;
+) -> Result<Value, Error> {
     let result = clients
         .postgres_management_database_backups
-        .list_database_backups(&database_id_arg)
+        .list_database_backups(&args.databaseid)
         .await?;
-    let result = ::serde_json::to_value(result).unwrap_or_default();
-    Ok(result)
+    Ok(::serde_json::to_value(result).unwrap_or_default())
 }
 /// Arguments of [`create_database_backup`].
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CreateDatabaseBackupArgs {
     /// Unique identifier of the database
-    pub databaseid: ::std::string::String,
+    pub databaseid: String,
     /// Request body (JSON).
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub body: ::std::option::Option<types::BackupCreate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<types::BackupCreate>,
 }
 /// Prisma Create a manual database backup
 ///
 /// Exposed as `createdatabasebackup`.
 pub async fn create_database_backup(
-    clients: &super::client::Clients,
+    clients: &Clients,
     args: CreateDatabaseBackupArgs,
-) -> ::std::result::Result<::serde_json::Value, ::capgen_runtime::Error> {
-    let database_id_arg: ::std::string::String = args.databaseid;
-    let body_arg: ::std::option::Option<types::BackupCreate> = args.body;
+) -> Result<Value, Error> {
     let result = clients
         .postgres_management_database_backups
-        .create_database_backup(&database_id_arg, body_arg.as_ref())
+        .create_database_backup(&args.databaseid, args.body.as_ref())
         .await?;
-    let result = ::serde_json::to_value(result).unwrap_or_default();
-    Ok(result)
+    Ok(::serde_json::to_value(result).unwrap_or_default())
 }
 /// Arguments of [`restore_database_backup`].
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RestoreDatabaseBackupArgs {
     /// Unique identifier of the database
-    pub databaseid: ::std::string::String,
+    pub databaseid: String,
     /// Unique identifier of the backup to restore
-    pub backupid: ::std::string::String,
+    pub backupid: String,
 }
 /// Prisma Restore a database from backup
 ///
 /// Exposed as `restoredatabasebackup`.
 pub async fn restore_database_backup(
-    clients: &super::client::Clients,
+    clients: &Clients,
     args: RestoreDatabaseBackupArgs,
-) -> ::std::result::Result<::serde_json::Value, ::capgen_runtime::Error> {
-    let database_id_arg: ::std::string::String = args.databaseid;
-    let backup_id_arg: ::std::string::String = args.backupid;
+) -> Result<Value, Error> {
     let result = clients
         .postgres_management_database_backups
-        .restore_database_backup(&database_id_arg, &backup_id_arg)
+        .restore_database_backup(&args.databaseid, &args.backupid)
         .await?;
-    let result = ::serde_json::to_value(result).unwrap_or_default();
-    Ok(result)
+    Ok(::serde_json::to_value(result).unwrap_or_default())
 }
 /// Arguments of [`prisma_list_database_backups`].
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PrismaListDatabaseBackupsArgs {
     /// Unique identifier of the database
     #[serde(rename = "databaseId")]
-    pub database_id: ::std::string::String,
+    pub database_id: String,
 }
 /// Prisma List database backups
 ///
 /// Exposed as `prisma-list-database-backups`.
 pub async fn prisma_list_database_backups(
-    clients: &super::client::Clients,
+    clients: &Clients,
     args: PrismaListDatabaseBackupsArgs,
-) -> ::std::result::Result<::serde_json::Value, ::capgen_runtime::Error> {
-    let database_id_arg: ::std::string::String = args.database_id;
+) -> Result<Value, Error> {
     let result = clients
         .postgres_management_database_backups
-        .list_database_backups(&database_id_arg)
+        .list_database_backups(&args.database_id)
         .await?;
-    let result = ::serde_json::to_value(result).unwrap_or_default();
-    Ok(result)
+    Ok(::serde_json::to_value(result).unwrap_or_default())
 }
 /// Arguments of [`prisma_create_manual_database_backup`].
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PrismaCreateManualDatabaseBackupArgs {
     /// Unique identifier of the database
     #[serde(rename = "databaseId")]
-    pub database_id: ::std::string::String,
+    pub database_id: String,
     /// Request body (JSON).
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub body: ::std::option::Option<types::BackupCreate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<types::BackupCreate>,
 }
 /// Prisma Create a manual database backup
 ///
 /// Exposed as `prisma-create-manual-database-backup`.
 pub async fn prisma_create_manual_database_backup(
-    clients: &super::client::Clients,
+    clients: &Clients,
     args: PrismaCreateManualDatabaseBackupArgs,
-) -> ::std::result::Result<::serde_json::Value, ::capgen_runtime::Error> {
-    let database_id_arg: ::std::string::String = args.database_id;
-    let body_arg: ::std::option::Option<types::BackupCreate> = args.body;
+) -> Result<Value, Error> {
     let result = clients
         .postgres_management_database_backups
-        .create_database_backup(&database_id_arg, body_arg.as_ref())
+        .create_database_backup(&args.database_id, args.body.as_ref())
         .await?;
-    let result = ::serde_json::to_value(result).unwrap_or_default();
-    Ok(result)
+    Ok(::serde_json::to_value(result).unwrap_or_default())
 }
 /// Arguments of [`prisma_restore_database_backup`].
-#[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PrismaRestoreDatabaseBackupArgs {
     /// Unique identifier of the database
     #[serde(rename = "databaseId")]
-    pub database_id: ::std::string::String,
+    pub database_id: String,
     /// Unique identifier of the backup to restore
     #[serde(rename = "backupId")]
-    pub backup_id: ::std::string::String,
+    pub backup_id: String,
 }
 /// Prisma Restore a database from backup
 ///
 /// Exposed as `prisma-restore-database-backup`.
 pub async fn prisma_restore_database_backup(
-    clients: &super::client::Clients,
+    clients: &Clients,
     args: PrismaRestoreDatabaseBackupArgs,
-) -> ::std::result::Result<::serde_json::Value, ::capgen_runtime::Error> {
-    let database_id_arg: ::std::string::String = args.database_id;
-    let backup_id_arg: ::std::string::String = args.backup_id;
+) -> Result<Value, Error> {
     let result = clients
         .postgres_management_database_backups
-        .restore_database_backup(&database_id_arg, &backup_id_arg)
+        .restore_database_backup(&args.database_id, &args.backup_id)
         .await?;
-    let result = ::serde_json::to_value(result).unwrap_or_default();
-    Ok(result)
+    Ok(::serde_json::to_value(result).unwrap_or_default())
 }
 /// Arguments of [`run_backup_and_restore_database`]: the workflow's inputs and optional polling.
-#[derive(Clone, Debug, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunBackupAndRestoreDatabaseArgs {
     /// The workflow's inputs.
     #[serde(flatten)]
     pub inputs: super::workflows::BackupAndRestoreDatabaseInputs,
     /// Poll: retry a step whose success criteria are unmet up to this many times.
-    #[serde(
-        rename = "retryUnmatched",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub retry_unmatched: ::std::option::Option<u32>,
+    #[serde(rename = "retryUnmatched", default, skip_serializing_if = "Option::is_none")]
+    pub retry_unmatched: Option<u32>,
     /// Seconds to wait between those retries (default 1).
     #[serde(
         rename = "retryAfterSeconds",
         default,
-        skip_serializing_if = "::std::option::Option::is_none"
+        skip_serializing_if = "Option::is_none"
     )]
-    pub retry_after_seconds: ::std::option::Option<f64>,
+    pub retry_after_seconds: Option<f64>,
 }
 /// Create a manual backup, wait for completion, and restore the database from it.
 ///
@@ -189,9 +173,9 @@ pub struct RunBackupAndRestoreDatabaseArgs {
 ///
 /// Runs Arazzo workflow `backup-and-restore-database` and returns its outputs.
 pub async fn run_backup_and_restore_database(
-    clients: &super::client::Clients,
+    clients: &Clients,
     args: RunBackupAndRestoreDatabaseArgs,
-) -> ::std::result::Result<::serde_json::Value, ::capgen_runtime::Error> {
+) -> Result<Value, Error> {
     let mut options = ::capgen_runtime::workflow::RunOptions::default();
     if let Some(limit) = args.retry_unmatched {
         let seconds = args

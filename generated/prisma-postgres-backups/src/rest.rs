@@ -8,12 +8,21 @@
 //!
 //! | Method | Path | Operation |
 //! |---|---|---|
-//! | `GET` | `/v1/databases/{databaseid}/backups` | [`super::operations::list_database_backups`] |
-//! | `POST` | `/v1/databases/{databaseid}/backups` | [`super::operations::create_database_backup`] |
-//! | `POST` | `/v1/databases/{databaseid}/backups/{backupid}/restore` | [`super::operations::restore_database_backup`] |
-//! | `POST` | `/workflows/backup-and-restore-database` | [`super::operations::run_backup_and_restore_database`] |
+//! | `GET` | `/v1/databases/{databaseid}/backups` | [`operations::list_database_backups`] |
+//! | `POST` | `/v1/databases/{databaseid}/backups` | [`operations::create_database_backup`] |
+//! | `POST` | `/v1/databases/{databaseid}/backups/{backupid}/restore` | [`operations::restore_database_backup`] |
+//! | `POST` | `/workflows/backup-and-restore-database` | [`operations::run_backup_and_restore_database`] |
 //!
 //! Also served: `GET /healthz` and `GET /openapi.json` ([`OPENAPI_JSON`]).
+use ::capgen_runtime::ConfigError;
+use ::capgen_runtime::axum::Router;
+use ::capgen_runtime::server::RestConfig;
+use super::client::Clients;
+use ::capgen_runtime::axum::extract::State;
+use ::capgen_runtime::axum::{Json, routing};
+use ::capgen_runtime::server::{ApiError, ArgSpec, Kind, RestRequest};
+use ::serde_json::Value;
+use super::operations;
 /// Default port of the REST adapter (from the capability).
 pub const DEFAULT_PORT: u16 = 8080;
 /// The OpenAPI 3.1 document of this REST surface (also `openapi.json` beside the crate).
@@ -399,193 +408,85 @@ pub const OPENAPI_JSON: &str = r##"{
 }
 "##;
 /// The adapter's settings: no inbound authentication, loopback hosts only, 1 MiB bodies.
-pub fn config_from_env() -> ::std::result::Result<
-    ::capgen_runtime::server::RestConfig,
-    ::capgen_runtime::ConfigError,
-> {
-    Ok(::capgen_runtime::server::RestConfig::default())
+pub fn config_from_env() -> Result<RestConfig, ConfigError> {
+    Ok(RestConfig::default())
 }
 /// The REST router with the settings of [`config_from_env`].
-pub fn router(
-    clients: super::client::Clients,
-) -> ::std::result::Result<
-    ::capgen_runtime::axum::Router,
-    ::capgen_runtime::ConfigError,
-> {
+pub fn router(clients: Clients) -> Result<Router, ConfigError> {
     Ok(router_with(clients, &config_from_env()?))
 }
 /// The REST router with explicit settings: the routes above, `/healthz`, `/openapi.json`,
 /// JSON 404/405 answers, the body limit, inbound auth and the Host/Origin check.
-pub fn router_with(
-    clients: super::client::Clients,
-    config: &::capgen_runtime::server::RestConfig,
-) -> ::capgen_runtime::axum::Router {
-    let api = ::capgen_runtime::axum::Router::new()
+pub fn router_with(clients: Clients, config: &RestConfig) -> Router {
+    let api = Router::new()
         .route(
             "/v1/databases/{databaseid}/backups",
-            ::capgen_runtime::axum::routing::get(list_database_backups)
-                .post(create_database_backup),
+            routing::get(list_database_backups).post(create_database_backup),
         )
         .route(
             "/v1/databases/{databaseid}/backups/{backupid}/restore",
-            ::capgen_runtime::axum::routing::post(restore_database_backup),
+            routing::post(restore_database_backup),
         )
         .route(
             "/workflows/backup-and-restore-database",
-            ::capgen_runtime::axum::routing::post(run_backup_and_restore_database),
+            routing::post(run_backup_and_restore_database),
         )
         .with_state(clients);
     ::capgen_runtime::server::rest_app(api, config, OPENAPI_JSON)
 }
-/// Where a REST caller passes the arguments of [`super::operations::list_database_backups`].
-const LIST_DATABASE_BACKUPS_ARGS: &[::capgen_runtime::server::ArgSpec] = &[
-    ::capgen_runtime::server::ArgSpec::new(
-        "databaseid",
-        ::capgen_runtime::server::Location::Path,
-        ::capgen_runtime::server::Kind::String,
-        true,
-    ),
-];
 /// Prisma List database backups
 ///
-/// `GET /v1/databases/{databaseid}/backups` → [`super::operations::list_database_backups`].
+/// `GET /v1/databases/{databaseid}/backups` → [`operations::list_database_backups`].
 async fn list_database_backups(
-    ::capgen_runtime::axum::extract::State(
-        clients,
-    ): ::capgen_runtime::axum::extract::State<super::client::Clients>,
-    request: ::capgen_runtime::server::RestRequest,
-) -> ::std::result::Result<
-    ::capgen_runtime::axum::Json<::serde_json::Value>,
-    ::capgen_runtime::server::ApiError,
-> {
-    let args: super::operations::ListDatabaseBackupsArgs = request
-        .args(LIST_DATABASE_BACKUPS_ARGS)?;
-    Ok(
-        ::capgen_runtime::axum::Json(
-            super::operations::list_database_backups(&clients, args).await?,
-        ),
-    )
+    State(clients): State<Clients>,
+    request: RestRequest,
+) -> Result<Json<Value>, ApiError> {
+    const ARGS: &[ArgSpec] = &[ArgSpec::path("databaseid", Kind::String)];
+    let args = request.args(ARGS)?;
+    Ok(Json(operations::list_database_backups(&clients, args).await?))
 }
-/// Where a REST caller passes the arguments of [`super::operations::create_database_backup`].
-const CREATE_DATABASE_BACKUP_ARGS: &[::capgen_runtime::server::ArgSpec] = &[
-    ::capgen_runtime::server::ArgSpec::new(
-        "databaseid",
-        ::capgen_runtime::server::Location::Path,
-        ::capgen_runtime::server::Kind::String,
-        true,
-    ),
-    ::capgen_runtime::server::ArgSpec::new(
-        "body",
-        ::capgen_runtime::server::Location::Body,
-        ::capgen_runtime::server::Kind::Json,
-        false,
-    ),
-];
 /// Prisma Create a manual database backup
 ///
-/// `POST /v1/databases/{databaseid}/backups` → [`super::operations::create_database_backup`].
+/// `POST /v1/databases/{databaseid}/backups` → [`operations::create_database_backup`].
 async fn create_database_backup(
-    ::capgen_runtime::axum::extract::State(
-        clients,
-    ): ::capgen_runtime::axum::extract::State<super::client::Clients>,
-    request: ::capgen_runtime::server::RestRequest,
-) -> ::std::result::Result<
-    ::capgen_runtime::axum::Json<::serde_json::Value>,
-    ::capgen_runtime::server::ApiError,
-> {
-    let args: super::operations::CreateDatabaseBackupArgs = request
-        .args(CREATE_DATABASE_BACKUP_ARGS)?;
-    Ok(
-        ::capgen_runtime::axum::Json(
-            super::operations::create_database_backup(&clients, args).await?,
-        ),
-    )
+    State(clients): State<Clients>,
+    request: RestRequest,
+) -> Result<Json<Value>, ApiError> {
+    const ARGS: &[ArgSpec] = &[
+        ArgSpec::path("databaseid", Kind::String),
+        ArgSpec::body("body", Kind::Json).optional(),
+    ];
+    let args = request.args(ARGS)?;
+    Ok(Json(operations::create_database_backup(&clients, args).await?))
 }
-/// Where a REST caller passes the arguments of [`super::operations::restore_database_backup`].
-const RESTORE_DATABASE_BACKUP_ARGS: &[::capgen_runtime::server::ArgSpec] = &[
-    ::capgen_runtime::server::ArgSpec::new(
-        "databaseid",
-        ::capgen_runtime::server::Location::Path,
-        ::capgen_runtime::server::Kind::String,
-        true,
-    ),
-    ::capgen_runtime::server::ArgSpec::new(
-        "backupid",
-        ::capgen_runtime::server::Location::Path,
-        ::capgen_runtime::server::Kind::String,
-        true,
-    ),
-];
 /// Prisma Restore a database from backup
 ///
-/// `POST /v1/databases/{databaseid}/backups/{backupid}/restore` → [`super::operations::restore_database_backup`].
+/// `POST /v1/databases/{databaseid}/backups/{backupid}/restore` → [`operations::restore_database_backup`].
 async fn restore_database_backup(
-    ::capgen_runtime::axum::extract::State(
-        clients,
-    ): ::capgen_runtime::axum::extract::State<super::client::Clients>,
-    request: ::capgen_runtime::server::RestRequest,
-) -> ::std::result::Result<
-    ::capgen_runtime::axum::Json<::serde_json::Value>,
-    ::capgen_runtime::server::ApiError,
-> {
-    let args: super::operations::RestoreDatabaseBackupArgs = request
-        .args(RESTORE_DATABASE_BACKUP_ARGS)?;
-    Ok(
-        ::capgen_runtime::axum::Json(
-            super::operations::restore_database_backup(&clients, args).await?,
-        ),
-    )
+    State(clients): State<Clients>,
+    request: RestRequest,
+) -> Result<Json<Value>, ApiError> {
+    const ARGS: &[ArgSpec] = &[
+        ArgSpec::path("databaseid", Kind::String),
+        ArgSpec::path("backupid", Kind::String),
+    ];
+    let args = request.args(ARGS)?;
+    Ok(Json(operations::restore_database_backup(&clients, args).await?))
 }
-/// Where a REST caller passes the arguments of [`super::operations::run_backup_and_restore_database`].
-const RUN_BACKUP_AND_RESTORE_DATABASE_ARGS: &[::capgen_runtime::server::ArgSpec] = &[
-    ::capgen_runtime::server::ArgSpec::new(
-        "apiToken",
-        ::capgen_runtime::server::Location::BodyField,
-        ::capgen_runtime::server::Kind::String,
-        true,
-    ),
-    ::capgen_runtime::server::ArgSpec::new(
-        "databaseId",
-        ::capgen_runtime::server::Location::BodyField,
-        ::capgen_runtime::server::Kind::String,
-        true,
-    ),
-    ::capgen_runtime::server::ArgSpec::new(
-        "backupLabel",
-        ::capgen_runtime::server::Location::BodyField,
-        ::capgen_runtime::server::Kind::String,
-        false,
-    ),
-    ::capgen_runtime::server::ArgSpec::new(
-        "retryUnmatched",
-        ::capgen_runtime::server::Location::BodyField,
-        ::capgen_runtime::server::Kind::Integer,
-        false,
-    ),
-    ::capgen_runtime::server::ArgSpec::new(
-        "retryAfterSeconds",
-        ::capgen_runtime::server::Location::BodyField,
-        ::capgen_runtime::server::Kind::Number,
-        false,
-    ),
-];
 /// Create a manual backup, wait for completion, and restore the database from it.
 ///
-/// `POST /workflows/backup-and-restore-database` → [`super::operations::run_backup_and_restore_database`].
+/// `POST /workflows/backup-and-restore-database` → [`operations::run_backup_and_restore_database`].
 async fn run_backup_and_restore_database(
-    ::capgen_runtime::axum::extract::State(
-        clients,
-    ): ::capgen_runtime::axum::extract::State<super::client::Clients>,
-    request: ::capgen_runtime::server::RestRequest,
-) -> ::std::result::Result<
-    ::capgen_runtime::axum::Json<::serde_json::Value>,
-    ::capgen_runtime::server::ApiError,
-> {
-    let args: super::operations::RunBackupAndRestoreDatabaseArgs = request
-        .args(RUN_BACKUP_AND_RESTORE_DATABASE_ARGS)?;
-    Ok(
-        ::capgen_runtime::axum::Json(
-            super::operations::run_backup_and_restore_database(&clients, args).await?,
-        ),
-    )
+    State(clients): State<Clients>,
+    request: RestRequest,
+) -> Result<Json<Value>, ApiError> {
+    const ARGS: &[ArgSpec] = &[
+        ArgSpec::body_field("apiToken", Kind::String),
+        ArgSpec::body_field("databaseId", Kind::String),
+        ArgSpec::body_field("backupLabel", Kind::String).optional(),
+        ArgSpec::body_field("retryUnmatched", Kind::Integer).optional(),
+        ArgSpec::body_field("retryAfterSeconds", Kind::Number).optional(),
+    ];
+    let args = request.args(ARGS)?;
+    Ok(Json(operations::run_backup_and_restore_database(&clients, args).await?))
 }

@@ -135,6 +135,15 @@ async fn run_backup_and_restore_database(
                             &body,
                             "/id",
                         );
+                        if run.keeps_step_outputs() {
+                            run.keep_step_outputs([
+                                ("backupId", outputs.create_backup_backup_id.clone()),
+                                (
+                                    "status",
+                                    ::capgen_runtime::workflow::pointer(&body, "/status"),
+                                ),
+                            ]);
+                        }
                         run.succeeded(Some(status));
                         Step::PollBackup
                     }
@@ -179,6 +188,14 @@ async fn run_backup_and_restore_database(
                 ]);
                 match unmet {
                     None => {
+                        if run.keeps_step_outputs() {
+                            run.keep_step_outputs([
+                                (
+                                    "latestStatus",
+                                    ::capgen_runtime::workflow::pointer(&body, "/data/0/status"),
+                                ),
+                            ]);
+                        }
                         run.succeeded(Some(status));
                         Step::RestoreBackup
                     }
@@ -223,6 +240,18 @@ async fn run_backup_and_restore_database(
                             &body,
                             "/status",
                         );
+                        if run.keeps_step_outputs() {
+                            run.keep_step_outputs([
+                                (
+                                    "restoreStatus",
+                                    outputs.restore_backup_restore_status.clone(),
+                                ),
+                                (
+                                    "message",
+                                    ::capgen_runtime::workflow::pointer(&body, "/message"),
+                                ),
+                            ]);
+                        }
                         run.succeeded(Some(status));
                         break;
                     }
