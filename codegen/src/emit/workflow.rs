@@ -710,6 +710,10 @@ fn value_tokens(value: &Value, w: &Workflow) -> TokenStream {
             let name = format_ident!("{}", field);
             match input_field(w, field) {
                 Some(f) if f.required && f.ty == InputType::Json => quote!(inputs.#name.clone()),
+                // Numbers and booleans (and their `Option`s) are `Copy`.
+                Some(f) if matches!(f.ty, InputType::Integer | InputType::Number | InputType::Boolean) => {
+                    quote!(::serde_json::Value::from(inputs.#name))
+                }
                 _ => quote!(::serde_json::Value::from(inputs.#name.clone())),
             }
         }

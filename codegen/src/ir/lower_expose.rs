@@ -214,6 +214,8 @@ struct Lowering<'a> {
     apis: &'a [ConsumedApi],
     exposed: Vec<Exposed>,
     fn_names: BTreeSet<String>,
+    /// Argument type names taken.
+    type_names: BTreeSet<String>,
     /// `<aggregate namespace>.<function>` → index into `exposed`.
     functions: IndexMap<String, usize>,
     /// (namespace, operation name) → (index into `apis`, index into its operations): the first
@@ -232,12 +234,13 @@ impl<'a> Lowering<'a> {
                 operations.entry((api.namespace.as_str(), op.name.as_str())).or_insert((a, o));
             }
         }
-        Lowering { capability, apis, exposed: Vec::new(), fn_names: BTreeSet::new(), functions: IndexMap::new(), operations }
+        Lowering { capability, apis, exposed: Vec::new(), fn_names: BTreeSet::new(), type_names: BTreeSet::new(), functions: IndexMap::new(), operations }
     }
 
     fn push(&mut self, mut exposed: Exposed) -> usize {
         exposed.fn_name = names::unique(exposed.fn_name, &mut self.fn_names);
-        exposed.args_type = names::camel_ident(&format!("{}_args", exposed.fn_name));
+        // `get_item_7` and `getitem7` are different functions but the same CamelCase name.
+        exposed.args_type = names::unique(names::camel_ident(&format!("{}_args", exposed.fn_name)), &mut self.type_names);
         self.exposed.push(exposed);
         self.exposed.len() - 1
     }
