@@ -13,6 +13,7 @@ use crate::emit::crate_files::{self, RuntimeDependency};
 use crate::emit::{self, Module};
 use crate::ir::{self, Ir};
 use crate::parse::paths::Scope;
+use crate::parse::arazzo::LoadedArazzo;
 use crate::parse::{naftiko, openapi};
 use crate::render;
 
@@ -71,13 +72,6 @@ impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.diagnostics.render_human(&self.sources, false))
     }
-}
-
-/// An Arazzo document and the OpenAPI document each of its sources resolved to (an index into
-/// [`Checked::openapi`]; `None` when it could not be loaded).
-pub struct LoadedArazzo {
-    pub doc: crate::parse::arazzo::ArazzoDoc,
-    pub sources: Vec<(String, Option<usize>)>,
 }
 
 /// Everything loaded and checked.

@@ -20,4 +20,5 @@ pub mod validate;
 pub use diagnostics::{Diagnostic, Diagnostics, Severity, SourceMap, Span};
 pub use emit::crate_files::RuntimeDependency;
 pub use builder::Builder;
-pub use generate::{Checked, LoadedArazzo, Failure, Generated, Inputs, Settings, check, generate};
+pub use parse::arazzo::LoadedArazzo;
+pub use generate::{Checked, Failure, Generated, Inputs, Settings, check, generate};

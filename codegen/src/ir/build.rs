@@ -16,7 +16,7 @@ use crate::parse::openapi::{OaOperation, OpenApiDoc};
 
 /// Lowers a capability, or (with `None`) just the Arazzo workflows over clients generated from
 /// their source descriptions. `openapi` documents type the upstream operations they describe.
-pub fn build(capability: Option<&Capability>, openapi: &[OpenApiDoc], arazzo: &[crate::generate::LoadedArazzo]) -> Ir {
+pub fn build(capability: Option<&Capability>, openapi: &[OpenApiDoc], arazzo: &[crate::parse::arazzo::LoadedArazzo]) -> Ir {
     let mut vocabulary = Vocabulary::default();
     for doc in openapi {
         for op in &doc.operations {

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::generate::LoadedArazzo;
+use crate::parse::arazzo::LoadedArazzo;
 use crate::ir::names::{self, Vocabulary};
 use crate::ir::types::TypeSpace;
 use crate::ir::*;

@@ -15,7 +15,7 @@ use indexmap::IndexMap;
 use serde_json::Value as Json;
 
 use crate::expr::{self, Check as ParsedCheck, CompareOp, Condition, Expr, JsonPointer, Literal, Operand, Source, WorkflowField};
-use crate::generate::LoadedArazzo;
+use crate::parse::arazzo::LoadedArazzo;
 use crate::ir::names;
 use crate::ir::{ConsumedApi, FixedParam, Operation, ParamLocation, PathPart, SpecValue};
 use crate::parse::arazzo::{self as az, ActionType, ArazzoDoc, ParameterIn, Reusable};

@@ -795,6 +795,14 @@ pub fn resolve_sources_in(
         .collect()
 }
 
+
+/// An Arazzo document and the OpenAPI document each of its sources resolved to (an index into
+/// the loaded OpenAPI documents, `Checked::openapi`; `None` when it could not be loaded).
+pub struct LoadedArazzo {
+    pub doc: ArazzoDoc,
+    pub sources: Vec<(String, Option<usize>)>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
