@@ -30,6 +30,11 @@ log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 "$PYTHON" -c 'import yaml' 2>/dev/null || die "python3 with PyYAML is required"
+# The comparison's own tests first (normalisations, and that a difference is reported).
+if ! selftest="$("$PYTHON" "$ROOT/tests/differential/test_differential.py" 2>&1)"; then
+    printf '%s\n' "$selftest" >&2
+    die "tests/differential/test_differential.py failed"
+fi
 
 # Node: the machine's when @redocly/cli accepts it, else from PyPI.
 node_ok() {

@@ -254,6 +254,18 @@ def compare(capgen, redocly):
     return out
 
 
+def workspace_profiles():
+    """The `[profile.*]` tables of the repository's Cargo.toml, as written there."""
+    out, keep = [], False
+    with open(os.path.join(ROOT, "Cargo.toml"), encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("["):
+                keep = line.startswith("[profile")
+            if keep:
+                out.append(line)
+    return "\n" + "".join(out) if out else ""
+
+
 def expected_for(expected, case_id, difference):
     for entry in expected:
         if entry["case"] == case_id and difference["where"].startswith(entry["where"]):
@@ -316,9 +328,10 @@ def main():
         # The workspace's lock file, so the crate builds with the dependency versions (and the
         # compiled dependencies in CARGO_TARGET_DIR) the workspace uses.
         shutil.copy(os.path.join(ROOT, "Cargo.lock"), os.path.join(args.crate_dir, "Cargo.lock"))
-        # Its own workspace: the crate may live under this repository's target directory.
+        # Its own workspace (the crate may live under this repository's target directory), with
+        # the workspace's profiles, so dependencies compiled by the workspace's build are reused.
         with open(os.path.join(args.crate_dir, "Cargo.toml"), "a", encoding="utf-8") as f:
-            f.write("\n[workspace]\n")
+            f.write("\n[workspace]\n" + workspace_profiles())
         log("building the generated crate")
         subprocess.run(["cargo", "build", "--quiet", "--manifest-path",
                         os.path.join(args.crate_dir, "Cargo.toml")], check=True)

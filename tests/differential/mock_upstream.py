@@ -189,6 +189,7 @@ def handler_for(state):
             name = segments[1] if len(segments) > 1 else ""
             path = "/" + (segments[2] if len(segments) > 2 else "")
             source = state.sources.get(name)
+            raw_path = path
             if source:
                 path = source.operation_path(path)
             method = self.command
@@ -202,6 +203,7 @@ def handler_for(state):
                 "operationId": (op or {}).get("operationId", template),
                 "method": method,
                 "path": path,
+                "rawPath": raw_path,
                 "query": parse_qsl(url.query, keep_blank_values=True),
                 "headers": {k.lower(): v for k, v in self.headers.items()},
                 "body": body,
