@@ -59,6 +59,9 @@ class Compare(unittest.TestCase):
                          ["outputs.id"])
         self.assertEqual([d["where"] for d in compare(side([]), side([], ran=False))],
                          ["redocly-did-not-run"])
+        missing = dict(side([], success=False), generated=False)
+        self.assertEqual([d["where"] for d in compare(missing, side([], success=False))],
+                         ["capgen-not-generated"])
 
     def test_expected_differences_match_by_case_and_prefix(self):
         listed = [{"case": "c", "where": "requests[0].headers", "reason": "r"}]
