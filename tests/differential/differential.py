@@ -5,7 +5,7 @@ Driven by scripts/differential.sh. Each case (tests/differential/cases/*.yaml) n
 document, a workflow, its inputs and the mock's answers; every case runs twice against a fresh
 mock upstream (mock_upstream.py): once as the `run` subcommand of a crate capgen generates,
 once under `respect`. The two recordings of requests, the workflow's success and its outputs
-are normalised (see NORMALISATIONS) and compared; a difference fails the run unless
+are normalised (`normalise_request`, README "Differential runs") and compared; a difference fails the run unless
 expected-differences.yaml lists it with the reason.
 """
 import argparse
@@ -31,8 +31,8 @@ TRANSPORT_HEADERS = {
 }
 # Redocly checks beyond the Arazzo success criteria (response code listed in the OpenAPI
 # document, response schema, content type): Arazzo decides success by `successCriteria` alone
-# (1.0.1 §4.6.6, "A list of assertions to determine the success of the step"), so both sides
-# are compared on that.
+# (1.0.1, Step Object: "A list of assertions to determine the success of the step"), so both
+# sides are compared on that.
 SEVERITY = {"STATUS_CODE_CHECK": "off", "SCHEMA_CHECK": "off", "CONTENT_TYPE_CHECK": "off"}
 
 
