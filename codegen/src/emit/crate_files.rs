@@ -469,9 +469,10 @@ fn durable_cli(ir: &Ir, krate: &proc_macro2::Ident, variants: &mut Vec<TokenStre
                     return Err(server::ApiError::bad_request("`run --durable` needs `--id RUN_ID` (the same id again returns the same run)"));
                 };
                 let options = ::capgen_runtime::restate::DurableOptions {
+                    max_steps: args.max_steps,
+                    deadline_seconds: args.deadline,
                     retry_unmatched,
                     retry_after_seconds: retry_after,
-                    ..::std::default::Default::default()
                 };
                 let services = #krate::durable::SERVICES;
                 let result = ::capgen_runtime::restate::run_cli(services, workflow, inputs, options, &args.restate, &id, args.detach)
@@ -506,6 +507,12 @@ fn durable_cli(ir: &Ir, krate: &proc_macro2::Ident, variants: &mut Vec<TokenStre
             #[doc = " Return once Restate accepted the run, without waiting for its result."]
             #[arg(long, requires = "durable")]
             detach: bool,
+            #[doc = " Deadline of the durable run in seconds, waits included (default 300)."]
+            #[arg(long, value_name = "SECONDS", requires = "durable")]
+            deadline: Option<f64>,
+            #[doc = " Step budget of the durable run, retries included (default 1000)."]
+            #[arg(long, value_name = "N", requires = "durable")]
+            max_steps: Option<u32>,
         }
 
         #run_durable
