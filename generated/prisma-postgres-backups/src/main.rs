@@ -135,6 +135,12 @@ struct DurableArgs {
     /// Return once Restate accepted the run, without waiting for its result.
     #[arg(long, requires = "durable")]
     detach: bool,
+    /// Deadline of the durable run in seconds, waits included (default 300).
+    #[arg(long, value_name = "SECONDS", requires = "durable")]
+    deadline: Option<f64>,
+    /// Step budget of the durable run, retries included (default 1000).
+    #[arg(long, value_name = "N", requires = "durable")]
+    max_steps: Option<u32>,
 }
 #[cfg(feature = "restate")]
 async fn run_durable(
@@ -152,9 +158,10 @@ async fn run_durable(
         );
     };
     let options = ::capgen_runtime::restate::DurableOptions {
+        max_steps: args.max_steps,
+        deadline_seconds: args.deadline,
         retry_unmatched,
         retry_after_seconds: retry_after,
-        ..::std::default::Default::default()
     };
     let services = prisma_postgres_backups::durable::SERVICES;
     let result = ::capgen_runtime::restate::run_cli(
