@@ -388,3 +388,58 @@ fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) {
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+/// Numbers for BENCHMARKS.md (`scripts/restate.sh` prints them): the seed workflow (3 steps, no
+/// polling) run in process and on Restate against the same simulator, sequentially; and the
+/// time from a `kill -9` of restate-serve to the run going on (in the crash test above).
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Restate server: scripts/restate.sh"]
+async fn overhead_on_restate_against_in_process() {
+    const RUNS: u32 = 30;
+    let world = World::start(1).await;
+    let config = capgen_runtime::ClientConfig::new(world.sim.base_uri()).with_auth(capgen_runtime::Auth::None);
+    let sim_clients = prisma_postgres_backups::client::Clients {
+        postgres_management_database_backups: prisma_postgres_backups::client::postgres_management_database_backups::Client::new(config).expect("client"),
+    };
+    let inputs = prisma_postgres_backups::workflows::BackupAndRestoreDatabaseInputs {
+        api_token: TOKEN.to_owned(),
+        database_id: "db_456".to_owned(),
+        backup_label: None,
+    };
+    let options = capgen_runtime::workflow::RunOptions::default().with_retry_unmatched(5, Duration::ZERO);
+    let started = Instant::now();
+    let mut steps = 0;
+    let mut in_process = Vec::new();
+    for _ in 0..RUNS {
+        let run = prisma_postgres_backups::workflows::backup_and_restore_database_traced(&sim_clients, &inputs, &options).await;
+        steps += run.trace.len();
+        in_process.push(serde_json::to_value(run.result.expect("in-process run")).expect("JSON"));
+    }
+    let local = started.elapsed();
+
+    let http = reqwest::Client::new();
+    let request = json!({
+        "inputs": {"apiToken": "env:SIM_TOKEN", "databaseId": "db_456"},
+        "options": {"retryUnmatched": 5, "retryAfterSeconds": 0.0}
+    });
+    let started = Instant::now();
+    for i in 0..RUNS {
+        let response = http.post(format!("{}/BackupAndRestoreDatabase/bench-{i}/run", world.restate.ingress_url())).json(&request).send().await.expect("ingress");
+        assert!(response.status().is_success(), "HTTP {}", response.status());
+        let outputs: Value = response.json().await.expect("JSON");
+        assert_eq!(outputs["restoreStatus"], json!("restoring"));
+    }
+    let durable = started.elapsed();
+    assert_eq!(in_process.last().map(|o| &o["restoreStatus"]), Some(&json!("restoring")));
+    let steps_per_run = steps as f64 / f64::from(RUNS);
+    let per_run = |d: Duration| d.as_secs_f64() * 1000.0 / f64::from(RUNS);
+    eprintln!(
+        "seed workflow, {RUNS} sequential runs, {steps_per_run:.0} steps each: in process {:.2} ms/run ({:.0} runs/s); on Restate {:.2} ms/run ({:.0} runs/s); ratio {:.1}x; per-step overhead on Restate {:.2} ms",
+        per_run(local),
+        f64::from(RUNS) / local.as_secs_f64(),
+        per_run(durable),
+        f64::from(RUNS) / durable.as_secs_f64(),
+        durable.as_secs_f64() / local.as_secs_f64(),
+        (per_run(durable) - per_run(local)) / steps_per_run,
+    );
+}

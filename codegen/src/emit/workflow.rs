@@ -4,7 +4,8 @@
 //! `pub async fn w_traced(…)` (the same run plus its trace) and a private `run_w` that walks the
 //! steps: a `loop` over a `match` on the current step, each arm building the request, sending it,
 //! checking the compiled success criteria and choosing the next step. Everything generic (budget,
-//! deadline, retries, trace, comparisons) is in `capgen_runtime::workflow`.
+//! deadline, retries, trace, comparisons) is in `capgen_runtime::workflow`. `run_w` is generic over
+//! the run's `Executor`, so the durable variant (`emit::restate`, Restate) reuses it unchanged.
 
 use std::collections::BTreeSet;
 
