@@ -5,8 +5,8 @@
 //! fn`, through [`Durable`], an [`Executor`] over the Restate context:
 //! - each upstream exchange runs inside `ctx.run`, so a replay after a crash reuses the journaled
 //!   response and never sends a completed request again;
-//! - waits before retries are durable `ctx.sleep` timers; the clock is journaled, so the
-//!   deadline means the same after a replay;
+//! - waits before retries are durable `ctx.sleep` timers; the clock is journaled (with each
+//!   exchange, and after each wait), so the deadline means the same after a replay;
 //! - the steps done so far are kept in the workflow's state (`trace`) for the `status` handler.
 //!
 //! Secrets never reach the journal in clear: inputs named like credentials must be references
@@ -118,15 +118,21 @@ impl DurableOptions {
 
 /// The [`Executor`] of a durable run: exchanges, waits and the clock go through the Restate
 /// journal of `ctx`.
+///
+/// Each journaled action costs a round trip to Restate, so the clock is read from the journal
+/// only when nothing newer is known: an exchange journals the time it ended along with its
+/// response, and a wait forgets the time (the run may resume much later).
 pub struct Durable<'a, 'ctx> {
     ctx: &'a WorkflowContext<'ctx>,
     started_ms: Option<u64>,
+    /// The latest journaled time, while nothing but computation happened since.
+    now_ms: Option<u64>,
 }
 
 impl<'a, 'ctx> Durable<'a, 'ctx> {
     /// An executor over the workflow context of a `run` handler.
     pub fn new(ctx: &'a WorkflowContext<'ctx>) -> Self {
-        Self { ctx, started_ms: None }
+        Self { ctx, started_ms: None, now_ms: None }
     }
 
     async fn clock(&self) -> Result<u64, String> {
@@ -184,15 +190,13 @@ impl Journaled {
 
 impl Executor for Durable<'_, '_> {
     async fn elapsed(&mut self) -> Result<Duration, String> {
-        let started = match self.started_ms {
-            Some(started) => started,
-            None => {
-                let started = self.clock().await?;
-                self.started_ms = Some(started);
-                return Ok(Duration::ZERO);
-            }
+        let now = match self.now_ms {
+            Some(now) => now,
+            None => self.clock().await?,
         };
-        Ok(Duration::from_millis(self.clock().await?.saturating_sub(started)))
+        self.now_ms = Some(now);
+        let started = *self.started_ms.get_or_insert(now);
+        Ok(Duration::from_millis(now.saturating_sub(started)))
     }
 
     async fn exchange(&mut self, http: &HttpClient, request: Request, timeout: Duration) -> Result<Option<Result<Response, Error>>, String> {
@@ -202,15 +206,18 @@ impl Executor for Durable<'_, '_> {
             .ctx
             .run(move || async move {
                 let sent = tokio::time::timeout(timeout, http.send_raw(request)).await.ok();
-                Ok(Json(Journaled::from_exchange(sent)))
+                Ok(Json((Journaled::from_exchange(sent), now_ms())))
             })
             .name(operation)
             .await
             .map_err(|error| error.to_string())?;
-        Ok(journaled.into_inner().into_exchange(operation))
+        let (exchange, ended_ms) = journaled.into_inner();
+        self.now_ms = Some(ended_ms);
+        Ok(exchange.into_exchange(operation))
     }
 
     async fn sleep(&mut self, delay: Duration) -> Result<(), String> {
+        self.now_ms = None;
         self.ctx.sleep(delay).await.map_err(|error| error.to_string())
     }
 
