@@ -192,8 +192,11 @@ fn file_name(path: &Path) -> String {
 impl Generated {
     /// Every file of a standalone crate, relative to its directory, rendered.
     pub fn crate_files(&self, settings: &Settings) -> Result<Vec<(PathBuf, String)>, Failure> {
-        let mut files =
-            vec![(PathBuf::from("Cargo.toml"), crate_files::cargo_toml(&settings.crate_name, &settings.runtime, &self.modules))];
+        let mut cargo_toml = crate_files::cargo_toml(&settings.crate_name, &settings.runtime, &self.modules);
+        if emit::restate::has_durable(&self.ir) {
+            cargo_toml.push_str(emit::restate::CARGO_FEATURE);
+        }
+        let mut files = vec![(PathBuf::from("Cargo.toml"), cargo_toml)];
         if crate_files::has_module(&self.modules, "rest") {
             files.push((PathBuf::from("openapi.json"), emit::openapi_doc::openapi_json(&self.ir)));
         }
@@ -203,6 +206,9 @@ impl Generated {
         files.push((PathBuf::from("src/main.rs"), self.render(main)?));
         for module in &self.modules {
             files.push((PathBuf::from(format!("src/{}.rs", module.name)), self.render(module.tokens.clone())?));
+        }
+        if emit::restate::has_durable(&self.ir) {
+            files.push((PathBuf::from("src/durable.rs"), self.render(emit::restate::durable_module(&self.ir))?));
         }
         Ok(files)
     }

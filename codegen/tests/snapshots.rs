@@ -1,4 +1,4 @@
-//! insta snapshots of what capgen emits: every module for the seed, the client module for every
+//! insta snapshots of what capgen emits: every module (and the durable file) for the seed, the client module for every
 //! corpus capability, the client and workflows of an Arazzo document alone, and the rendered
 //! diagnostics for every broken input in `tests/broken/`.
 
@@ -27,6 +27,10 @@ fn seed_modules() {
         insta::assert_snapshot!(format!("seed__{}", module.name), text);
     }
     insta::assert_snapshot!("seed__warnings", generated.warnings.render_human(&generated.sources, false));
+    // The crate's `src/durable.rs` (Restate services over the same step functions).
+    let files = generated.crate_files(&Settings::default()).unwrap_or_else(|f| panic!("{f}"));
+    let durable = files.iter().find(|(path, _)| path.ends_with("src/durable.rs")).expect("src/durable.rs");
+    insta::assert_snapshot!("seed__durable", durable.1);
 }
 
 /// Arazzo alone: the client generated from the source description and the compiled workflows

@@ -31,6 +31,8 @@ pub mod error;
 pub mod json;
 #[cfg(feature = "mcp")]
 pub mod mcp;
+#[cfg(feature = "restate")]
+pub mod restate;
 pub mod secret;
 #[cfg(feature = "server")]
 pub mod server;

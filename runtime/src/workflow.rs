@@ -6,6 +6,9 @@
 //!   criteria) and [`WorkflowError`];
 //! - [`Run`], the state of one run: it starts steps against the budget and deadline, sends
 //!   requests (bounded by the deadline), waits before retries and records the [`Trace`];
+//! - [`Executor`], what a run does with the world (exchanges, waits, the clock): [`InProcess`]
+//!   here, a journaled Restate context in `restate` (feature `restate`). The compiled step code
+//!   is generic over it, so the in-process and durable variants share one step body;
 //! - value helpers for compiled expressions: JSON Pointer reads ([`pointer`]), comparisons with
 //!   the Arazzo rules ([`compare`]: case-insensitive strings, numeric strings as numbers),
 //!   [`truthy`], [`text`], and [`RegexCell`] for regex criteria.
@@ -14,6 +17,7 @@
 //! durations and outcomes.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -106,6 +110,9 @@ pub enum WorkflowError {
     /// The run took longer than [`RunOptions::deadline`].
     #[error("workflow `{workflow}` stopped at step `{step}`: the deadline of {deadline:?} has passed")]
     DeadlineExceeded { workflow: String, step: String, deadline: Duration },
+    /// The executor stopped the run (a durable run was cancelled or its journal failed).
+    #[error("workflow `{workflow}` stopped at step `{step}`: {message}")]
+    Interrupted { workflow: String, step: String, message: String },
 }
 
 /// A failed run as the error type exposed operations return (REST and MCP adapters map it).
@@ -117,6 +124,7 @@ impl From<WorkflowError> for Error {
             WorkflowError::Call { workflow, step, source } => (workflow, step, source.status(), source.is_timeout()),
             WorkflowError::DeadlineExceeded { workflow, step, .. } => (workflow, step, None, true),
             WorkflowError::MissingValue { workflow, step, .. }
+            | WorkflowError::Interrupted { workflow, step, .. }
             | WorkflowError::InvalidInputs { workflow, step, .. }
             | WorkflowError::StepBudgetExhausted { workflow, step, .. } => (workflow, step, None, false),
         };
@@ -137,6 +145,7 @@ impl WorkflowError {
             | WorkflowError::MissingValue { step, .. }
             | WorkflowError::InvalidInputs { step, .. }
             | WorkflowError::StepBudgetExhausted { step, .. }
+            | WorkflowError::Interrupted { step, .. }
             | WorkflowError::DeadlineExceeded { step, .. } => step,
         }
     }
@@ -209,11 +218,61 @@ impl fmt::Debug for StepOutputs {
     }
 }
 
-/// The state of one run: budget, deadline, the current step and the trace.
+/// What a run does with the world: exchanges with upstreams, waits, the clock. [`InProcess`]
+/// runs them directly; a durable executor journals each one, so a replayed run reuses their
+/// results instead of doing them again. Failures of the executor itself (a cancelled durable
+/// run) are messages that stop the run ([`WorkflowError::Interrupted`]).
+pub trait Executor: Send {
+    /// Time since the run started.
+    fn elapsed(&mut self) -> impl Future<Output = Result<Duration, String>> + Send;
+    /// Sends `request`; `None` when it did not complete within `timeout`.
+    fn exchange(&mut self, http: &HttpClient, request: Request, timeout: Duration) -> impl Future<Output = Result<Option<Result<Response, Error>>, String>> + Send;
+    /// Waits `delay` before a retry.
+    fn sleep(&mut self, delay: Duration) -> impl Future<Output = Result<(), String>> + Send;
+    /// Called after each trace entry (a durable executor publishes the steps done so far).
+    fn recorded(&mut self, _trace: &[TraceEntry]) {}
+}
+
+/// The in-process executor: requests go out directly, waits are `tokio` timers.
 #[derive(Debug)]
-pub struct Run {
+pub struct InProcess {
+    started: Instant,
+}
+
+impl InProcess {
+    /// An executor whose clock starts now.
+    pub fn new() -> Self {
+        Self { started: Instant::now() }
+    }
+}
+
+impl Default for InProcess {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Executor for InProcess {
+    fn elapsed(&mut self) -> impl Future<Output = Result<Duration, String>> + Send {
+        std::future::ready(Ok(self.started.elapsed()))
+    }
+
+    async fn exchange(&mut self, http: &HttpClient, request: Request, timeout: Duration) -> Result<Option<Result<Response, Error>>, String> {
+        Ok(tokio::time::timeout(timeout, http.send_raw(request)).await.ok())
+    }
+
+    async fn sleep(&mut self, delay: Duration) -> Result<(), String> {
+        tokio::time::sleep(delay).await;
+        Ok(())
+    }
+}
+
+/// The state of one run: budget, deadline, the current step and the trace; its exchanges,
+/// waits and clock go through the executor `X`.
+#[derive(Debug)]
+pub struct Run<X = InProcess> {
     options: RunOptions,
-    deadline: Instant,
+    executor: X,
     steps_started: u32,
     current: Option<Current>,
     /// The step a retry is pending for (so its next start counts as the next attempt).
@@ -235,12 +294,18 @@ struct Current {
 }
 
 impl Run {
-    /// A run bounded by `options`; the deadline starts now.
+    /// An in-process run bounded by `options`; the deadline starts now.
     pub fn new(options: &RunOptions) -> Self {
-        let now = Instant::now();
+        Self::with_executor(options, InProcess::new())
+    }
+}
+
+impl<X: Executor> Run<X> {
+    /// A run bounded by `options` whose exchanges, waits and clock go through `executor`.
+    pub fn with_executor(options: &RunOptions, executor: X) -> Self {
         Self {
             options: options.clone(),
-            deadline: now.checked_add(options.deadline).unwrap_or(now + Duration::from_secs(86_400 * 365)),
+            executor,
             steps_started: 0,
             current: None,
             retrying: None,
@@ -278,7 +343,7 @@ impl Run {
     }
 
     /// Starts `step` of `workflow`, checking the step budget and the deadline.
-    pub fn start(&mut self, workflow: &str, step: &str) -> Result<(), WorkflowError> {
+    pub async fn start(&mut self, workflow: &str, step: &str) -> Result<(), WorkflowError> {
         let attempt = match self.retrying.take() {
             Some((w, s, attempt)) if w == workflow && s == step => attempt + 1,
             _ => 1,
@@ -290,25 +355,43 @@ impl Run {
             return Err(WorkflowError::StepBudgetExhausted { workflow: workflow.to_owned(), step: step.to_owned(), limit });
         }
         self.steps_started += 1;
-        if Instant::now() >= self.deadline {
+        if self.remaining().await?.is_zero() {
             return Err(self.deadline_exceeded());
         }
         Ok(())
+    }
+
+    /// Time left before the deadline (zero once it has passed).
+    async fn remaining(&mut self) -> Result<Duration, WorkflowError> {
+        match self.executor.elapsed().await {
+            Ok(elapsed) => Ok(self.options.deadline.saturating_sub(elapsed)),
+            Err(message) => Err(self.interrupted(message)),
+        }
+    }
+
+    fn interrupted(&mut self, message: String) -> WorkflowError {
+        self.record(None, Outcome::Error);
+        let (workflow, step) = self.names();
+        WorkflowError::Interrupted { workflow, step, message }
     }
 
     /// Sends `request` through `http`, bounded by the deadline. Any status is a response; only
     /// transport failures, timeouts, bodies over the client's size limit and 2xx bodies that
     /// claim to be JSON but are not (the step's criteria and outputs cannot be read) are errors.
     pub async fn send(&mut self, http: &HttpClient, request: Request) -> Result<Response, WorkflowError> {
-        let sent = tokio::time::timeout_at(self.deadline.into(), http.send_raw(request)).await;
+        let remaining = self.remaining().await?;
+        let sent = match self.executor.exchange(http, request, remaining).await {
+            Ok(sent) => sent,
+            Err(message) => return Err(self.interrupted(message)),
+        };
         match sent.map(|result| result.and_then(check_json)) {
-            Err(_) => Err(self.deadline_exceeded()),
-            Ok(Err(source)) => {
+            None => Err(self.deadline_exceeded()),
+            Some(Err(source)) => {
                 self.record(source.status(), Outcome::Error);
                 let (workflow, step) = self.names();
                 Err(WorkflowError::Call { workflow, step, source: Box::new(source) })
             }
-            Ok(Ok(response)) => Ok(response),
+            Some(Ok(response)) => Ok(response),
         }
     }
 
@@ -392,15 +475,17 @@ impl Run {
             let retries = if limit == 1 { "1 retry".to_owned() } else { format!("{limit} retries") };
             return Err(self.fail(status, format!("success criterion `{criterion}` was still not met after {retries}")));
         }
-        if Instant::now() + delay > self.deadline {
+        if delay > self.remaining().await? {
             return Err(self.deadline_exceeded());
         }
         self.record(status, Outcome::Retrying { delay });
         if let Some(current) = &self.current {
             self.retrying = Some((current.workflow.clone(), current.step.clone(), current.attempt));
         }
-        tokio::time::sleep(delay).await;
-        Ok(())
+        match self.executor.sleep(delay).await {
+            Ok(()) => Ok(()),
+            Err(message) => Err(self.interrupted(message)),
+        }
     }
 
     fn fail(&mut self, status: Option<u16>, reason: String) -> WorkflowError {
@@ -440,6 +525,7 @@ impl Run {
             "workflow step"
         );
         self.trace.push(entry);
+        self.executor.recorded(&self.trace);
     }
 }
 
@@ -708,14 +794,14 @@ mod tests {
     async fn budget_retries_and_trace() {
         let options = RunOptions::default().with_max_steps(3).with_retry_unmatched(1, Duration::ZERO);
         let mut run = Run::new(&options);
-        run.start("w", "a").unwrap();
+        run.start("w", "a").await.unwrap();
         run.retry_unmatched(Some(200), "c", None).await.unwrap();
-        run.start("w", "a").unwrap();
+        run.start("w", "a").await.unwrap();
         let error = run.retry_unmatched(Some(200), "c", None).await.unwrap_err();
         assert!(error.to_string().contains("still not met after 1 retry"), "{error}");
-        run.start("w", "b").unwrap();
+        run.start("w", "b").await.unwrap();
         run.succeeded(Some(200));
-        let error = run.start("w", "c").unwrap_err();
+        let error = run.start("w", "c").await.unwrap_err();
         assert!(matches!(error, WorkflowError::StepBudgetExhausted { limit: 3, .. }));
         let attempts: Vec<_> = run.trace().iter().map(|e| (e.step_id.as_str(), e.attempt, e.outcome.clone())).collect();
         assert_eq!(attempts, vec![
@@ -726,7 +812,7 @@ mod tests {
         ]);
         // Without the policy, unmet criteria fail at once; a non-2xx status never polls.
         let mut run = Run::new(&RunOptions::default());
-        run.start("w", "a").unwrap();
+        run.start("w", "a").await.unwrap();
         let error = run.retry_unmatched(Some(200), "$statusCode == 202", None).await.unwrap_err();
         assert_eq!(error.to_string(), "workflow `w` failed at step `a` (HTTP 200): success criterion `$statusCode == 202` was not met");
     }
@@ -734,7 +820,7 @@ mod tests {
     #[tokio::test]
     async fn retries_past_the_deadline_fail_fast() {
         let mut run = Run::new(&RunOptions::default().with_deadline(Duration::from_millis(50)));
-        run.start("w", "a").unwrap();
+        run.start("w", "a").await.unwrap();
         let error = run.retry(Some(200), "c", Some(Duration::from_secs(60)), 3, None).await.unwrap_err();
         assert!(matches!(error, WorkflowError::DeadlineExceeded { .. }));
     }

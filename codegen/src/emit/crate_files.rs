@@ -75,10 +75,12 @@ pub fn lib_rs(ir: &Ir, modules: &[Module], source: &str) -> TokenStream {
     ]);
     let inner_docs = inner_docs(docs);
     let mods = modules.iter().map(|m| format_ident!("{}", m.name));
+    let durable = crate::emit::restate::has_durable(ir).then(|| quote! { #[cfg(feature = "restate")] pub mod durable; });
     quote! {
         #inner_docs
         #![forbid(unsafe_code)]
         #(pub mod #mods;)*
+        #durable
     }
 }
 
@@ -174,10 +176,15 @@ pub fn main_rs(ir: &Ir, modules: &[Module], crate_name: &str) -> TokenStream {
                 #[doc = " Seconds between those retries (default 1)."]
                 #[arg(long, value_name = "SECONDS")]
                 retry_after: Option<f64>,
+                #[command(flatten)]
+                durable: DurableArgs,
             },
         });
         arms.push(quote! {
-            Command::Run { workflow, mut inputs, retry_unmatched, retry_after } => {
+            Command::Run { workflow, inputs, retry_unmatched, retry_after, durable } if durable.durable => {
+                run_durable(&workflow, &inputs, retry_unmatched, retry_after, durable).await
+            }
+            Command::Run { workflow, mut inputs, retry_unmatched, retry_after, durable: _ } => {
                 if let Some(limit) = retry_unmatched {
                     inputs.push(::std::format!("{}={limit}", #retry_unmatched));
                 }
@@ -190,6 +197,8 @@ pub fn main_rs(ir: &Ir, modules: &[Module], crate_name: &str) -> TokenStream {
             }
         });
     }
+
+    let durable_items = runs_workflows.then(|| durable_cli(ir, &krate, &mut variants, &mut arms));
 
     let serve_items = serves.then(|| {
         let mut apps = Vec::new();
@@ -379,6 +388,7 @@ pub fn main_rs(ir: &Ir, modules: &[Module], crate_name: &str) -> TokenStream {
         }
 
         #serve_items
+        #durable_items
 
         #[::capgen_runtime::tokio::main(crate = "::capgen_runtime::tokio")]
         async fn main() -> ::std::process::ExitCode {
@@ -415,6 +425,107 @@ pub fn main_rs(ir: &Ir, modules: &[Module], crate_name: &str) -> TokenStream {
                 #(#call_arms)*
                 other => Err(server::ApiError::new(server::StatusCode::NOT_FOUND, "unknown_operation", ::std::format!(#unknown_message))),
             }
+        }
+    }
+}
+
+/// Durable runs on Restate (`restate-serve`, `run --durable`): the `DurableArgs` of `run`, the
+/// `restate-serve` subcommand and `run_durable`; both need the crate's `restate` feature.
+fn durable_cli(ir: &Ir, krate: &proc_macro2::Ident, variants: &mut Vec<TokenStream>, arms: &mut Vec<TokenStream>) -> TokenStream {
+    let durable = crate::emit::restate::has_durable(ir);
+    if durable {
+        variants.push(quote! {
+            #[doc = " Serve the durable workflows for Restate to call (built with the `restate` feature)."]
+            #[cfg(feature = "restate")]
+            RestateServe {
+                #[doc = " Address to listen on."]
+                #[arg(long, default_value = "127.0.0.1")]
+                bind: ::std::net::IpAddr,
+                #[doc = " Port Restate calls (register it with the Restate admin API)."]
+                #[arg(long, default_value_t = 9080)]
+                port: u16,
+            },
+        });
+        arms.push(quote! {
+            #[cfg(feature = "restate")]
+            Command::RestateServe { bind, port } => {
+                let endpoint = #krate::durable::endpoint(&clients(&cli.base_uri)?);
+                ::capgen_runtime::restate::serve(endpoint, ::std::net::SocketAddr::new(bind, port)).await;
+                Ok(())
+            }
+        });
+    }
+    let run_durable = if durable {
+        quote! {
+            #[cfg(feature = "restate")]
+            async fn run_durable(
+                workflow: &str,
+                inputs: &[String],
+                retry_unmatched: Option<u32>,
+                retry_after: Option<f64>,
+                args: DurableArgs,
+            ) -> ::std::result::Result<(), server::ApiError> {
+                let Some(id) = args.id else {
+                    return Err(server::ApiError::bad_request("`run --durable` needs `--id RUN_ID` (the same id again returns the same run)"));
+                };
+                let options = ::capgen_runtime::restate::DurableOptions {
+                    max_steps: args.max_steps,
+                    deadline_seconds: args.deadline,
+                    retry_unmatched,
+                    retry_after_seconds: retry_after,
+                };
+                let services = #krate::durable::SERVICES;
+                let result = ::capgen_runtime::restate::run_cli(services, workflow, inputs, options, &args.restate, &id, args.detach)
+                    .await
+                    .map_err(|message| server::ApiError::new(server::StatusCode::BAD_GATEWAY, "durable_run_failed", message))?;
+                server::print_json(&result);
+                Ok(())
+            }
+        }
+    } else {
+        quote!()
+    };
+    let unavailable = if durable {
+        "this binary was built without the `restate` feature: rebuild it with `--features restate`"
+    } else {
+        "this crate has no compiled workflows to run durably"
+    };
+    let gate = durable.then(|| quote!(#[cfg(not(feature = "restate"))]));
+    quote! {
+        #[doc = " Options of `run` for durable runs on Restate."]
+        #[derive(clap::Args, Debug)]
+        struct DurableArgs {
+            #[doc = " Run on Restate (see `restate-serve`): a crash or restart resumes the run, it never restarts it."]
+            #[arg(long)]
+            durable: bool,
+            #[doc = " The Restate ingress URL."]
+            #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080", requires = "durable")]
+            restate: ::std::string::String,
+            #[doc = " The run's id: submitting the same id again returns that run's result."]
+            #[arg(long, value_name = "RUN_ID", requires = "durable")]
+            id: Option<::std::string::String>,
+            #[doc = " Return once Restate accepted the run, without waiting for its result."]
+            #[arg(long, requires = "durable")]
+            detach: bool,
+            #[doc = " Deadline of the durable run in seconds, waits included (default 300)."]
+            #[arg(long, value_name = "SECONDS", requires = "durable")]
+            deadline: Option<f64>,
+            #[doc = " Step budget of the durable run, retries included (default 1000)."]
+            #[arg(long, value_name = "N", requires = "durable")]
+            max_steps: Option<u32>,
+        }
+
+        #run_durable
+
+        #gate
+        async fn run_durable(
+            _workflow: &str,
+            _inputs: &[String],
+            _retry_unmatched: Option<u32>,
+            _retry_after: Option<f64>,
+            _args: DurableArgs,
+        ) -> ::std::result::Result<(), server::ApiError> {
+            Err(server::ApiError::bad_request(#unavailable))
         }
     }
 }

@@ -3,6 +3,7 @@ pub mod client;
 pub mod crate_files;
 pub mod mcp;
 pub mod openapi_doc;
+pub mod restate;
 pub mod operations;
 pub mod rest;
 pub mod types;

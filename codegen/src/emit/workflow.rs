@@ -4,7 +4,8 @@
 //! `pub async fn w_traced(…)` (the same run plus its trace) and a private `run_w` that walks the
 //! steps: a `loop` over a `match` on the current step, each arm building the request, sending it,
 //! checking the compiled success criteria and choosing the next step. Everything generic (budget,
-//! deadline, retries, trace, comparisons) is in `capgen_runtime::workflow`.
+//! deadline, retries, trace, comparisons) is in `capgen_runtime::workflow`. `run_w` is generic over
+//! the run's `Executor`, so the durable variant (`emit::restate`, Restate) reuses it unchanged.
 
 use std::collections::BTreeSet;
 
@@ -44,7 +45,7 @@ pub fn emit_workflows(ir: &Ir) -> TokenStream {
 
 /// Whether every workflow `w` calls is in the IR (lowering guarantees it; checked so a
 /// hand-built IR cannot make the emitter panic).
-fn callees_exist(ir: &Ir, w: &Workflow) -> bool {
+pub(crate) fn callees_exist(ir: &Ir, w: &Workflow) -> bool {
     w.steps.iter().all(|s| match &s.kind {
         StepKind::Workflow { index, .. } => ir.workflows.get(*index).is_some_and(|c| c.unsupported.is_none()),
         StepKind::Call(_) => true,
@@ -111,7 +112,10 @@ impl WorkflowEmitter<'_> {
             w.fn_name
         ))]);
         let body = self.run_body(&outputs_ty);
-        let run_doc = format!(" The steps of `{}`; `run` (budget, deadline, trace) is shared with callers.", w.workflow_id);
+        let run_doc = format!(
+            " The steps of `{}`; `run` (budget, deadline, trace) is shared with callers. In process and on Restate alike: `X` performs the exchanges and waits.",
+            w.workflow_id
+        );
         let inputs_arg = if self.uses_inputs() { quote!(inputs) } else { quote!(_inputs) };
         quote! {
             #inputs
@@ -135,10 +139,10 @@ impl WorkflowEmitter<'_> {
                 run.finish(result)
             }
             #[doc = #run_doc]
-            async fn #run_fn(
+            pub(crate) async fn #run_fn<X: ::capgen_runtime::workflow::Executor>(
                 clients: &super::client::Clients,
                 #inputs_arg: &#inputs_ty,
-                run: &mut ::capgen_runtime::workflow::Run,
+                run: &mut ::capgen_runtime::workflow::Run<X>,
             ) -> ::std::result::Result<#outputs_ty, ::capgen_runtime::workflow::WorkflowError> {
                 #body
             }
@@ -412,7 +416,7 @@ impl WorkflowEmitter<'_> {
         if step.criteria.is_empty() {
             return quote! {
                 Step::#variant => {
-                    run.start(WORKFLOW, #step_id)?;
+                    run.start(WORKFLOW, #step_id).await?;
                     #call
                     #on_success
                 }
@@ -454,7 +458,7 @@ impl WorkflowEmitter<'_> {
         let binding = if uses_criterion { quote!(criterion) } else { quote!(_) };
         quote! {
             Step::#variant => {
-                run.start(WORKFLOW, #step_id)?;
+                run.start(WORKFLOW, #step_id).await?;
                 #call
                 let unmet = ::capgen_runtime::workflow::first_unmet([#(#criteria),*]);
                 match unmet {
@@ -665,7 +669,7 @@ enum Next {
     Transfer(usize),
 }
 
-fn looks_secret(name: &str) -> bool {
+pub(crate) fn looks_secret(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     ["token", "secret", "password", "passwd", "key", "auth", "credential", "cookie"].iter().any(|w| lower.contains(w))
 }

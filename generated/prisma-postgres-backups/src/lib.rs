@@ -22,3 +22,5 @@ pub mod operations;
 pub mod rest;
 pub mod mcp;
 pub mod workflows;
+#[cfg(feature = "restate")]
+pub mod durable;

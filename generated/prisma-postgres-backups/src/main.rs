@@ -57,6 +57,18 @@ enum Command {
         /// Seconds between those retries (default 1).
         #[arg(long, value_name = "SECONDS")]
         retry_after: Option<f64>,
+        #[command(flatten)]
+        durable: DurableArgs,
+    },
+    /// Serve the durable workflows for Restate to call (built with the `restate` feature).
+    #[cfg(feature = "restate")]
+    RestateServe {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: ::std::net::IpAddr,
+        /// Port Restate calls (register it with the Restate admin API).
+        #[arg(long, default_value_t = 9080)]
+        port: u16,
     },
 }
 /// Options of `serve`.
@@ -103,6 +115,87 @@ async fn serve(
         .await
         .map_err(|error| server::ApiError::internal("serve_failed", error))
 }
+/// Options of `run` for durable runs on Restate.
+#[derive(clap::Args, Debug)]
+struct DurableArgs {
+    /// Run on Restate (see `restate-serve`): a crash or restart resumes the run, it never restarts it.
+    #[arg(long)]
+    durable: bool,
+    /// The Restate ingress URL.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "http://127.0.0.1:8080",
+        requires = "durable"
+    )]
+    restate: ::std::string::String,
+    /// The run's id: submitting the same id again returns that run's result.
+    #[arg(long, value_name = "RUN_ID", requires = "durable")]
+    id: Option<::std::string::String>,
+    /// Return once Restate accepted the run, without waiting for its result.
+    #[arg(long, requires = "durable")]
+    detach: bool,
+    /// Deadline of the durable run in seconds, waits included (default 300).
+    #[arg(long, value_name = "SECONDS", requires = "durable")]
+    deadline: Option<f64>,
+    /// Step budget of the durable run, retries included (default 1000).
+    #[arg(long, value_name = "N", requires = "durable")]
+    max_steps: Option<u32>,
+}
+#[cfg(feature = "restate")]
+async fn run_durable(
+    workflow: &str,
+    inputs: &[String],
+    retry_unmatched: Option<u32>,
+    retry_after: Option<f64>,
+    args: DurableArgs,
+) -> ::std::result::Result<(), server::ApiError> {
+    let Some(id) = args.id else {
+        return Err(
+            server::ApiError::bad_request(
+                "`run --durable` needs `--id RUN_ID` (the same id again returns the same run)",
+            ),
+        );
+    };
+    let options = ::capgen_runtime::restate::DurableOptions {
+        max_steps: args.max_steps,
+        deadline_seconds: args.deadline,
+        retry_unmatched,
+        retry_after_seconds: retry_after,
+    };
+    let services = prisma_postgres_backups::durable::SERVICES;
+    let result = ::capgen_runtime::restate::run_cli(
+            services,
+            workflow,
+            inputs,
+            options,
+            &args.restate,
+            &id,
+            args.detach,
+        )
+        .await
+        .map_err(|message| server::ApiError::new(
+            server::StatusCode::BAD_GATEWAY,
+            "durable_run_failed",
+            message,
+        ))?;
+    server::print_json(&result);
+    Ok(())
+}
+#[cfg(not(feature = "restate"))]
+async fn run_durable(
+    _workflow: &str,
+    _inputs: &[String],
+    _retry_unmatched: Option<u32>,
+    _retry_after: Option<f64>,
+    _args: DurableArgs,
+) -> ::std::result::Result<(), server::ApiError> {
+    Err(
+        server::ApiError::bad_request(
+            "this binary was built without the `restate` feature: rebuild it with `--features restate`",
+        ),
+    )
+}
 #[::capgen_runtime::tokio::main(crate = "::capgen_runtime::tokio")]
 async fn main() -> ::std::process::ExitCode {
     let cli = <Cli as clap::Parser>::parse();
@@ -128,7 +221,22 @@ async fn run(cli: Cli) -> ::std::result::Result<(), server::ApiError> {
             server::print_json(&result);
             Ok(())
         }
-        Command::Run { workflow, mut inputs, retry_unmatched, retry_after } => {
+        Command::Run {
+            workflow,
+            inputs,
+            retry_unmatched,
+            retry_after,
+            durable,
+        } if durable.durable => {
+            run_durable(&workflow, &inputs, retry_unmatched, retry_after, durable).await
+        }
+        Command::Run {
+            workflow,
+            mut inputs,
+            retry_unmatched,
+            retry_after,
+            durable: _,
+        } => {
             if let Some(limit) = retry_unmatched {
                 inputs.push(::std::format!("{}={limit}", "retryUnmatched"));
             }
@@ -137,6 +245,18 @@ async fn run(cli: Cli) -> ::std::result::Result<(), server::ApiError> {
             }
             let result = call(&clients(&cli.base_uri)?, &workflow, &inputs).await?;
             server::print_json(&result);
+            Ok(())
+        }
+        #[cfg(feature = "restate")]
+        Command::RestateServe { bind, port } => {
+            let endpoint = prisma_postgres_backups::durable::endpoint(
+                &clients(&cli.base_uri)?,
+            );
+            ::capgen_runtime::restate::serve(
+                    endpoint,
+                    ::std::net::SocketAddr::new(bind, port),
+                )
+                .await;
             Ok(())
         }
     }

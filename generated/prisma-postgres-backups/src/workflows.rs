@@ -74,11 +74,13 @@ pub async fn backup_and_restore_database_traced(
     let result = run_backup_and_restore_database(clients, inputs, &mut run).await;
     run.finish(result)
 }
-/// The steps of `backup-and-restore-database`; `run` (budget, deadline, trace) is shared with callers.
-async fn run_backup_and_restore_database(
+/// The steps of `backup-and-restore-database`; `run` (budget, deadline, trace) is shared with callers. In process and on Restate alike: `X` performs the exchanges and waits.
+pub(crate) async fn run_backup_and_restore_database<
+    X: ::capgen_runtime::workflow::Executor,
+>(
     clients: &super::client::Clients,
     inputs: &BackupAndRestoreDatabaseInputs,
-    run: &mut ::capgen_runtime::workflow::Run,
+    run: &mut ::capgen_runtime::workflow::Run<X>,
 ) -> ::std::result::Result<
     BackupAndRestoreDatabaseOutputs,
     ::capgen_runtime::workflow::WorkflowError,
@@ -105,7 +107,7 @@ async fn run_backup_and_restore_database(
     loop {
         step = match step {
             Step::CreateBackup => {
-                run.start(WORKFLOW, "createBackup")?;
+                run.start(WORKFLOW, "createBackup").await?;
                 let http = clients.postgres_management_database_backups.http();
                 let database_id = ::capgen_runtime::encode_path(&inputs.database_id);
                 let path = ::std::format!("/databases/{database_id}/backups");
@@ -155,7 +157,7 @@ async fn run_backup_and_restore_database(
                 }
             }
             Step::PollBackup => {
-                run.start(WORKFLOW, "pollBackup")?;
+                run.start(WORKFLOW, "pollBackup").await?;
                 let http = clients.postgres_management_database_backups.http();
                 let database_id = ::capgen_runtime::encode_path(&inputs.database_id);
                 let path = ::std::format!("/databases/{database_id}/backups");
@@ -207,7 +209,7 @@ async fn run_backup_and_restore_database(
                 }
             }
             Step::RestoreBackup => {
-                run.start(WORKFLOW, "restoreBackup")?;
+                run.start(WORKFLOW, "restoreBackup").await?;
                 let http = clients.postgres_management_database_backups.http();
                 let database_id = ::capgen_runtime::encode_path(&inputs.database_id);
                 let Some(backup_id) = ::capgen_runtime::workflow::path_segment(
