@@ -31,8 +31,8 @@ pub fn validate_strict(capability: &Capability, diagnostics: &mut Diagnostics) {
     }
 }
 
-/// Every violation of the schema the document's root key names: (instance path, one-line
-/// message).
+/// Every violation of the schema the document's root key names: (pointer of the deviating
+/// node, one-line message naming its instance path and the failing keyword).
 pub fn violations(document: &serde_yaml::Value) -> Vec<(String, String)> {
     let (name, text, version) = if ikanos::is_ikanos(document) {
         // beta5 differs from beta4 only in the version constant.
@@ -64,8 +64,15 @@ pub fn violations(document: &serde_yaml::Value) -> Vec<(String, String)> {
                 leaf.kind().keyword(),
                 one_line(&leaf.masked().to_string())
             );
-            if !out.iter().any(|(p, l)| *p == pointer && *l == line) {
-                out.push((pointer, line));
+            // An unexpected field is located at the field itself.
+            let at = match leaf.kind() {
+                ValidationErrorKind::AdditionalProperties { unexpected } if !unexpected.is_empty() => {
+                    crate::parse::yaml::child(&pointer, &unexpected[0])
+                }
+                _ => pointer,
+            };
+            if !out.iter().any(|(p, l)| *p == at && *l == line) {
+                out.push((at, line));
             }
         }
     }
@@ -112,7 +119,8 @@ mod tests {
             "ikanos: 1.0.0-beta4\ninfo:\n  display: x\n  description: d\ncapability:\n  exposes:\n  - type: mcp\n    port: 3001\n    namespace: t\n    tools:\n      get-ship:\n        description: d\n        call: r.get\n        bogus: 1\n",
         );
         assert_eq!(found.len(), 1, "{found:?}");
-        assert_eq!(found[0].0, "/capability/exposes/0/tools/get-ship");
+        assert_eq!(found[0].0, "/capability/exposes/0/tools/get-ship/bogus");
+        assert!(found[0].1.contains("at `/capability/exposes/0/tools/get-ship`"));
         assert!(found[0].1.contains("`additionalProperties` failed"), "{}", found[0].1);
         assert!(found[0].1.len() < 300);
     }
