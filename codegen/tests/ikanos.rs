@@ -61,6 +61,25 @@ fn every_beta4_file_generates_or_gets_a_precise_diagnostic() {
     for path in ["tutorial/step-11-shipyard-fleet-manifest.yml", "examples/capability-binary-content.yml"] {
         assert!(!modules(&Path::new(BETA4).join(path)).is_empty());
     }
+    // Binary content generates, with a warning for each field the crate does not honour.
+    let binary = Inputs { capability: Some(Path::new(BETA4).join("examples/capability-binary-content.yml")), ..Inputs::default() };
+    let checked = check(&binary, &Settings::default());
+    let warnings: Vec<_> = checked.diagnostics.iter().map(|d| (d.code, d.span.as_ref().map(|s| s.line))).collect();
+    assert_eq!(
+        warnings,
+        [
+            ("binary-content", Some(43)),
+            ("ikanos-field-ignored", Some(44)),
+            ("ikanos-field-ignored", Some(45)),
+            ("ikanos-field-ignored", Some(60)),
+            ("ikanos-field-ignored", Some(89)),
+            ("ikanos-field-ignored", Some(114)),
+            ("ikanos-field-ignored", Some(124)),
+            ("ikanos-field-ignored", Some(136)),
+        ],
+        "{}",
+        checked.diagnostics
+    );
     let tunnel = Inputs { capability: Some(Path::new(BETA4).join("examples/reverse-tunnel-ziti.yml")), ..Inputs::default() };
     let checked = check(&tunnel, &Settings::default());
     let errors: Vec<_> = checked.diagnostics.iter().filter(|d| d.severity == capgen::Severity::Error).collect();

@@ -284,6 +284,9 @@ fn back(value: &Value, key: &str, at: &str, notes: &mut Vec<String>) -> Value {
     match value {
         Value::Sequence(items) if NAMED.contains(&key) || key == "functions" || (key == "items" && all_named(items)) => {
             if !all_named(items) {
+                if key != "outputParameters" && key != "items" {
+                    notes.push(format!("{at}: items without a `name` cannot become a map keyed by name; the list was kept as it is"));
+                }
                 // Mapped output parameters (`- type: object`) stay a list in Ikanos.
                 return Value::Sequence(items.iter().enumerate().map(|(i, v)| back_object(v, &format!("{at}/{i}"), notes)).collect());
             }
