@@ -108,11 +108,11 @@ impl YamlFile {
     fn lookup(&self, pointer: &str, prefer_key: bool) -> Span {
         let mut current = pointer;
         loop {
-            if let Some((original, is_key)) = self.translation.get(current) {
-                if let Some(marks) = self.spans.nodes.get(original.as_str()) {
-                    let mark = if prefer_key || *is_key { marks.key.unwrap_or(marks.value) } else { marks.value };
-                    return self.to_span(mark);
-                }
+            if let Some((original, is_key)) = self.translation.get(current)
+                && let Some(marks) = self.spans.nodes.get(original.as_str())
+            {
+                let mark = if prefer_key || *is_key { marks.key.unwrap_or(marks.value) } else { marks.value };
+                return self.to_span(mark);
             }
             if let Some(marks) = self.spans.nodes.get(current) {
                 let mark = if prefer_key { marks.key.unwrap_or(marks.value) } else { marks.value };
