@@ -157,3 +157,83 @@ fn migrate_round_trips_the_alpha2_tutorial() {
     }
     assert_eq!(compared, 10);
 }
+
+/// Copies `dir` into `to`, migrating every `naftiko:` document; returns the migrated files whose
+/// notes say something was dropped.
+fn migrate_tree(dir: &Path, to: &Path, lossy: &mut Vec<PathBuf>) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(dir).expect("corpus").flatten() {
+        let (from, target) = (entry.path(), to.join(entry.file_name()));
+        if from.is_dir() {
+            migrate_tree(&from, &target, lossy);
+            continue;
+        }
+        let bytes = std::fs::read(&from).expect("read");
+        let text = String::from_utf8_lossy(&bytes);
+        let is_naftiko = serde_yaml::from_str::<serde_yaml::Value>(&text).is_ok_and(|v| v.get("naftiko").is_some());
+        if !is_naftiko {
+            std::fs::write(&target, &bytes).expect("write");
+            continue;
+        }
+        let migrated = capgen::migrate::migrate(&text, "1.0.0-beta4").unwrap_or_else(|e| panic!("{}: {e}", from.display()));
+        if migrated.notes.iter().any(|n| n.contains("dropped") && !n.contains("comment")) {
+            lossy.push(target.clone());
+        }
+        std::fs::write(&target, migrated.text).expect("write");
+    }
+}
+
+/// The dialect corpora: every capability that generates before migration generates the same Rust
+/// after, unless migration reported an item it had to drop (repeated names).
+#[test]
+fn migrate_keeps_the_rust_of_the_dialect_corpora() {
+    let mut compared = 0;
+    for corpus in ["../tests/corpus/api-evangelist-prisma", "../tests/corpus/naftiko-public"] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut lossy = Vec::new();
+        migrate_tree(Path::new(corpus), dir.path(), &mut lossy);
+        let mut stack = vec![PathBuf::from(corpus)];
+        while let Some(current) = stack.pop() {
+            for entry in std::fs::read_dir(&current).expect("corpus").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let migrated = dir.path().join(path.strip_prefix(corpus).expect("inside"));
+                let is_capability = std::fs::read_to_string(&path).is_ok_and(|t| t.contains("\ncapability:"));
+                if !is_capability || lossy.contains(&migrated) {
+                    continue;
+                }
+                let inputs = |p: &Path| Inputs { capability: Some(p.to_path_buf()), ..Inputs::default() };
+                if generate(&inputs(&path), &Settings::default()).is_err() {
+                    continue;
+                }
+                assert_eq!(modules(&migrated), modules(&path), "{}", path.display());
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared >= 60, "{compared}");
+}
+
+#[test]
+fn the_migrate_command_writes_the_ikanos_form() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("step-1.yml");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_capgen"))
+        .args(["migrate", &format!("{ALPHA2}/step-1-shipyard-mock.yml"), "--to", "1.0.0-beta5", "--out"])
+        .arg(&out)
+        .output()
+        .expect("capgen runs");
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let text = std::fs::read_to_string(&out).expect("written");
+    assert!(text.starts_with("ikanos: 1.0.0-beta5\n"), "{text}");
+    assert!(text.contains("    tools:\n      get-ship:\n"), "{text}");
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_capgen"))
+        .args(["migrate", &format!("{ALPHA2}/step-1-shipyard-mock.yml"), "--to", "9.9"])
+        .output()
+        .expect("capgen runs");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("cannot migrate to `9.9`"));
+}
