@@ -11,7 +11,9 @@ fn main() {
     let mut modules = String::new();
     for path in corpus_capabilities(&root) {
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
-        let module = stem.replace(['-', '.'], "_");
+        // The beta4 tutorial repeats the alpha2 file names.
+        let dialect = if path.components().any(|c| c.as_os_str() == "ikanos-beta4") { "ikanos_" } else { "" };
+        let module = format!("{dialect}{}", stem.replace(['-', '.'], "_"));
         let file = format!("{module}.rs");
         if let Err(failure) = capgen::Builder::new(&path).file_name(&file).print_warnings(false).write_to(&out) {
             panic!("{} does not generate:\n{}", path.display(), failure);
@@ -71,14 +73,23 @@ pub fn corpus_workflows(root: &Path) -> Vec<(PathBuf, Vec<(&'static str, PathBuf
 /// capability), the Naftiko tutorial steps, and the hostile identifiers of `corpus/hostile`.
 pub fn corpus_capabilities(root: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
-    for dir in ["corpus/api-evangelist-prisma/capabilities", "corpus/naftiko-framework-alpha2/tutorial", "corpus/hostile"] {
+    for dir in [
+        "corpus/api-evangelist-prisma/capabilities",
+        "corpus/naftiko-framework-alpha2/tutorial",
+        "corpus/ikanos-beta4/tutorial",
+        "corpus/ikanos-beta4/examples",
+        "corpus/hostile",
+    ] {
         let dir = root.join(dir);
         println!("cargo:rerun-if-changed={}", dir.display());
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };
         for entry in entries.flatten() {
             let path = entry.path();
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-            if (name.ends_with(".yaml") || name.ends_with(".yml")) && name != "prisma-capability-edges.yml" {
+            if (name.ends_with(".yaml") || name.ends_with(".yml")) && name != "prisma-capability-edges.yml"
+                // Tunnels are not supported: pinned as `unsupported-tunnel` in codegen/tests/ikanos.rs.
+                && name != "reverse-tunnel-ziti.yml"
+            {
                 files.push(path);
             }
         }

@@ -13,6 +13,7 @@ pub mod emit;
 pub mod expr;
 mod generate;
 pub mod ir;
+pub mod migrate;
 pub mod parse;
 pub mod render;
 pub mod validate;

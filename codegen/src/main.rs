@@ -74,6 +74,18 @@ enum Command {
         #[command(flatten)]
         access: AccessArgs,
     },
+    /// Rewrite a Naftiko 1.0.0-alpha2 capability into the current Ikanos form.
+    #[command(after_help = "The comment block at the top of the file is kept; other comments are dropped and counted.")]
+    Migrate {
+        /// The capability (or shared consumes file) to rewrite.
+        file: PathBuf,
+        /// Ikanos version to write.
+        #[arg(long, default_value = capgen::migrate::DEFAULT_VERSION)]
+        to: String,
+        /// Write here instead of to standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -158,6 +170,39 @@ fn main() -> ExitCode {
             report(&checked.diagnostics, &checked.sources, format);
             if checked.diagnostics.has_errors() { ExitCode::FAILURE } else { ExitCode::SUCCESS }
         }
+        Command::Migrate { file, to, out } => migrate(&file, &to, out.as_deref()),
+    }
+}
+
+fn migrate(file: &Path, to: &str, out: Option<&Path>) -> ExitCode {
+    let migrated = std::fs::read_to_string(file)
+        .map_err(|err| format!("cannot read {}: {err}", file.display()))
+        .and_then(|text| capgen::migrate::migrate(&text, to));
+    let migrated = match migrated {
+        Ok(migrated) => migrated,
+        Err(message) => {
+            eprintln!("error[migrate]: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for note in &migrated.notes {
+        eprintln!("note: {}: {note}", file.display());
+    }
+    match out {
+        Some(out) => match std::fs::write(out, &migrated.text) {
+            Ok(()) => {
+                eprintln!("wrote {}", out.display());
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("error[migrate]: cannot write {}: {err}", out.display());
+                ExitCode::FAILURE
+            }
+        },
+        None => {
+            print!("{}", migrated.text);
+            ExitCode::SUCCESS
+        }
     }
 }
 
@@ -237,7 +282,7 @@ fn kind_of(path: &Path) -> Kind {
         if key.starts_with("openapi") || key.starts_with("swagger") {
             return Kind::OpenApi;
         }
-        if key.starts_with("naftiko") || key.starts_with("capability") {
+        if key.starts_with("naftiko") || key.starts_with("ikanos") || key.starts_with("capability") {
             return Kind::Capability;
         }
     }

@@ -12,6 +12,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Deserializer};
 
 use crate::diagnostics::{Diagnostic, Diagnostics, SourceMap, Span};
+use crate::parse::ikanos;
 use crate::parse::paths::{self, Scope};
 use crate::parse::yaml::{self, YamlFile};
 
@@ -523,7 +524,8 @@ pub fn load_capability_in(
     sources: &mut SourceMap,
     diagnostics: &mut Diagnostics,
 ) -> Option<Capability> {
-    let file = yaml::load(path, sources, diagnostics)?;
+    let mut file = yaml::load(path, sources, diagnostics)?;
+    ikanos::normalize(&mut file, diagnostics);
     let path: Arc<Path> = file.path.clone();
     let doc: CapabilityFile = match file.decode("", &file.value) {
         Ok(doc) => doc,
@@ -626,7 +628,7 @@ fn resolve_import(
         return;
     }
     if !capability.files.contains_key(target.as_path()) {
-        let Some(file) = yaml::load(&target, sources, diagnostics) else {
+        let Some(mut file) = yaml::load(&target, sources, diagnostics) else {
             diagnostics.push(
                 Diagnostic::error("unresolved-import", format!("cannot load `{}` imported as `{}`", import.location, import.import))
                     .at(capability.span(&origin.child("location")))
@@ -634,6 +636,7 @@ fn resolve_import(
             );
             return;
         };
+        ikanos::normalize(&mut file, diagnostics);
         capability.files.insert(Arc::from(target.as_path()), file);
     }
     let file = &capability.files[target.as_path()];

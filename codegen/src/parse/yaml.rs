@@ -40,6 +40,9 @@ pub struct YamlFile {
     pub text: Arc<str>,
     pub value: serde_yaml::Value,
     spans: SpanIndex,
+    /// Set when `value` was rewritten from a dialect ([`crate::parse::ikanos`]): pointer in
+    /// `value` → pointer in the text, and whether the node is named by its key.
+    translation: HashMap<String, (String, bool)>,
 }
 
 impl YamlFile {
@@ -63,7 +66,7 @@ impl YamlFile {
                 .help("fix the YAML syntax; every later check needs a readable document")
         })?;
         let spans = SpanIndex::build(&text);
-        Ok(YamlFile { path, text, value, spans })
+        Ok(YamlFile { path, text, value, spans, translation: HashMap::new() })
     }
 
     /// The span of the node at `pointer`, or of its nearest ancestor that exists.
@@ -78,12 +81,39 @@ impl YamlFile {
 
     /// Whether a node exists at `pointer`.
     pub fn has(&self, pointer: &str) -> bool {
-        self.spans.nodes.contains_key(pointer)
+        self.translation.contains_key(pointer) || self.spans.nodes.contains_key(pointer)
+    }
+
+    /// Replaces `value` by its normalised form; `translation` maps each of its pointers to the
+    /// node of the text it came from (`true`: the node is the key of that entry).
+    pub fn rewrite(&mut self, value: serde_yaml::Value, translation: HashMap<String, (String, bool)>) {
+        self.value = value;
+        self.translation = translation;
+    }
+
+    /// The span of the node at `pointer` in the text as written, ignoring any rewrite.
+    pub fn original_span(&self, pointer: &str) -> Span {
+        let mut current = pointer;
+        loop {
+            if let Some(marks) = self.spans.nodes.get(current) {
+                return self.to_span(marks.value);
+            }
+            match current.rfind('/') {
+                Some(cut) => current = &current[..cut],
+                None => return Span::file_start(self.path.clone()),
+            }
+        }
     }
 
     fn lookup(&self, pointer: &str, prefer_key: bool) -> Span {
         let mut current = pointer;
         loop {
+            if let Some((original, is_key)) = self.translation.get(current)
+                && let Some(marks) = self.spans.nodes.get(original.as_str())
+            {
+                let mark = if prefer_key || *is_key { marks.key.unwrap_or(marks.value) } else { marks.value };
+                return self.to_span(mark);
+            }
             if let Some(marks) = self.spans.nodes.get(current) {
                 let mark = if prefer_key { marks.key.unwrap_or(marks.value) } else { marks.value };
                 return self.to_span(mark);

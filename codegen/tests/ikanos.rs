@@ -1,0 +1,239 @@
+//! Ikanos (1.0.0-alpha3 … beta5) input and `capgen migrate`: the beta4 tutorial generates the
+//! same Rust as its alpha2 original, every beta4 corpus file generates or gets a precise
+//! diagnostic, and migrating the alpha2 tutorial round-trips (valid beta4, same Rust).
+
+use std::path::{Path, PathBuf};
+
+use capgen::{Inputs, Settings, check, generate};
+
+const ALPHA2: &str = "../tests/corpus/naftiko-framework-alpha2/tutorial";
+const BETA4: &str = "../tests/corpus/ikanos-beta4";
+
+/// Every rendered module of a capability, by name; the header line naming the source file is
+/// left out.
+fn modules(path: &Path) -> Vec<(String, String)> {
+    let inputs = Inputs { capability: Some(path.to_path_buf()), ..Inputs::default() };
+    let generated = generate(&inputs, &Settings::default()).unwrap_or_else(|f| panic!("{}: {f}", path.display()));
+    generated
+        .modules
+        .iter()
+        .map(|module| {
+            let text = generated.render_module(module.name).expect("module exists").unwrap_or_else(|f| panic!("{f}"));
+            let text: Vec<&str> = text.lines().filter(|l| !l.contains(".yml") && !l.contains(".yaml")).collect();
+            (module.name.to_string(), text.join("\n"))
+        })
+        .collect()
+}
+
+fn steps(dir: &str) -> Vec<PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .expect("corpus")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("step-")))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn the_beta4_tutorial_generates_the_same_rust_as_alpha2() {
+    let mut compared = 0;
+    for beta4 in steps(&format!("{BETA4}/tutorial")) {
+        let alpha2 = Path::new(ALPHA2).join(beta4.file_name().expect("file name"));
+        if !alpha2.exists() {
+            continue;
+        }
+        let (ours, theirs) = (modules(&beta4), modules(&alpha2));
+        assert_eq!(ours, theirs, "{}", beta4.display());
+        compared += 1;
+        if beta4.ends_with("step-9-shipyard-aggregates.yml") {
+            for (name, text) in &ours {
+                insta::assert_snapshot!(format!("ikanos__step-9-shipyard-aggregates__{name}"), text);
+            }
+        }
+    }
+    assert_eq!(compared, 10);
+}
+
+#[test]
+fn every_beta4_file_generates_or_gets_a_precise_diagnostic() {
+    for path in ["tutorial/step-11-shipyard-fleet-manifest.yml", "examples/capability-binary-content.yml"] {
+        assert!(!modules(&Path::new(BETA4).join(path)).is_empty());
+    }
+    // Binary content generates, with a warning for each field the crate does not honour.
+    let binary = Inputs { capability: Some(Path::new(BETA4).join("examples/capability-binary-content.yml")), ..Inputs::default() };
+    let checked = check(&binary, &Settings::default());
+    let warnings: Vec<_> = checked.diagnostics.iter().map(|d| (d.code, d.span.as_ref().map(|s| s.line))).collect();
+    assert_eq!(
+        warnings,
+        [
+            ("binary-content", Some(43)),
+            ("ikanos-field-ignored", Some(44)),
+            ("ikanos-field-ignored", Some(45)),
+            ("ikanos-field-ignored", Some(60)),
+            ("ikanos-field-ignored", Some(89)),
+            ("ikanos-field-ignored", Some(114)),
+            ("ikanos-field-ignored", Some(124)),
+            ("ikanos-field-ignored", Some(136)),
+        ],
+        "{}",
+        checked.diagnostics
+    );
+    let tunnel = Inputs { capability: Some(Path::new(BETA4).join("examples/reverse-tunnel-ziti.yml")), ..Inputs::default() };
+    let checked = check(&tunnel, &Settings::default());
+    let errors: Vec<_> = checked.diagnostics.iter().filter(|d| d.severity == capgen::Severity::Error).collect();
+    assert_eq!(errors.len(), 1, "{}", checked.diagnostics);
+    assert_eq!(errors[0].code, "unsupported-tunnel");
+    let span = errors[0].span.as_ref().expect("located");
+    assert_eq!((span.line, span.column), (34, 7));
+}
+
+#[test]
+fn diagnostics_land_on_the_ikanos_source() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("cap.yml");
+    std::fs::write(
+        &path,
+        "ikanos: 1.0.0-beta5\ncapability:\n  consumes:\n  - namespace: api\n    type: http\n    baseUri: https://x.test\n    resources:\n      things:\n        path: /things\n        operations:\n          list:\n            method: GET\n  exposes:\n  - type: mcp\n    namespace: t\n    port: 3000\n    tools:\n      list-things:\n        description: d\n        call: api.lst\n",
+    )
+    .expect("write");
+    let checked = check(&Inputs { capability: Some(path), ..Inputs::default() }, &Settings::default());
+    let error = checked.diagnostics.iter().find(|d| d.severity == capgen::Severity::Error).expect("an unknown call");
+    let span = error.span.as_ref().expect("located");
+    assert_eq!((span.line, span.column), (20, 15), "{}", checked.diagnostics);
+}
+
+#[test]
+fn strict_reports_one_line_per_deviation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("cap.yml");
+    let text = std::fs::read_to_string(format!("{BETA4}/tutorial/step-1-shipyard-mock.yml")).expect("corpus");
+    std::fs::write(&path, text.replace("    port: 3001\n", "    port: 3001\n    colour: blue\n")).expect("write");
+    let strict = Settings { strict: true, ..Settings::default() };
+    let checked = check(&Inputs { capability: Some(path), ..Inputs::default() }, &strict);
+    let deviations: Vec<_> = checked.diagnostics.iter().filter(|d| d.code == "strict-schema").collect();
+    assert_eq!(deviations.len(), 1, "{}", checked.diagnostics);
+    assert!(deviations[0].message.contains("`/capability/exposes/0`"), "{}", deviations[0].message);
+    assert!(deviations[0].message.contains("`additionalProperties` failed") && deviations[0].message.contains("colour"));
+    assert!(!deviations[0].message.contains('\n') && deviations[0].message.len() < 300);
+    assert_eq!(deviations[0].span.as_ref().map(|s| s.line), Some(7), "at `colour: blue`");
+}
+
+#[test]
+fn migrate_round_trips_the_alpha2_tutorial() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut files = Vec::new();
+    for sub in ["", "shared"] {
+        std::fs::create_dir_all(dir.path().join(sub)).expect("mkdir");
+        for entry in std::fs::read_dir(Path::new(ALPHA2).join(sub)).expect("corpus").flatten() {
+            if entry.path().is_file() {
+                files.push(Path::new(sub).join(entry.file_name()));
+            }
+        }
+    }
+    for file in &files {
+        let text = std::fs::read_to_string(Path::new(ALPHA2).join(file)).expect("corpus");
+        let value: serde_yaml::Value = serde_yaml::from_str(&text).expect("yaml");
+        let out = if value.get("naftiko").is_some() {
+            let migrated = capgen::migrate::migrate(&text, "1.0.0-beta4").unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            let value: serde_yaml::Value = serde_yaml::from_str(&migrated.text).expect("migrate writes YAML");
+            assert_eq!(value.get("ikanos").and_then(|v| v.as_str()), Some("1.0.0-beta4"));
+            if value.get("capability").is_some() {
+                let violations = capgen::validate::schema::violations(&value);
+                assert!(violations.is_empty(), "{}: {violations:?}", file.display());
+            }
+            migrated.text
+        } else {
+            text
+        };
+        std::fs::write(dir.path().join(file), out).expect("write");
+    }
+    let mut compared = 0;
+    for original in steps(ALPHA2) {
+        let migrated = dir.path().join(original.file_name().expect("file name"));
+        assert_eq!(modules(&migrated), modules(&original), "{}", original.display());
+        compared += 1;
+    }
+    assert_eq!(compared, 10);
+}
+
+/// Copies `dir` into `to`, migrating every `naftiko:` document; returns the migrated files whose
+/// notes say something was dropped.
+fn migrate_tree(dir: &Path, to: &Path, lossy: &mut Vec<PathBuf>) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(dir).expect("corpus").flatten() {
+        let (from, target) = (entry.path(), to.join(entry.file_name()));
+        if from.is_dir() {
+            migrate_tree(&from, &target, lossy);
+            continue;
+        }
+        let bytes = std::fs::read(&from).expect("read");
+        let text = String::from_utf8_lossy(&bytes);
+        let is_naftiko = serde_yaml::from_str::<serde_yaml::Value>(&text).is_ok_and(|v| v.get("naftiko").is_some());
+        if !is_naftiko {
+            std::fs::write(&target, &bytes).expect("write");
+            continue;
+        }
+        let migrated = capgen::migrate::migrate(&text, "1.0.0-beta4").unwrap_or_else(|e| panic!("{}: {e}", from.display()));
+        if migrated.notes.iter().any(|n| n.contains("dropped") && !n.contains("comment")) {
+            lossy.push(target.clone());
+        }
+        std::fs::write(&target, migrated.text).expect("write");
+    }
+}
+
+/// The dialect corpora: every capability that generates before migration generates the same Rust
+/// after, unless migration reported an item it had to drop (repeated names).
+#[test]
+fn migrate_keeps_the_rust_of_the_dialect_corpora() {
+    let mut compared = 0;
+    for corpus in ["../tests/corpus/api-evangelist-prisma", "../tests/corpus/naftiko-public"] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut lossy = Vec::new();
+        migrate_tree(Path::new(corpus), dir.path(), &mut lossy);
+        let mut stack = vec![PathBuf::from(corpus)];
+        while let Some(current) = stack.pop() {
+            for entry in std::fs::read_dir(&current).expect("corpus").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let migrated = dir.path().join(path.strip_prefix(corpus).expect("inside"));
+                let is_capability = std::fs::read_to_string(&path).is_ok_and(|t| t.contains("\ncapability:"));
+                if !is_capability || lossy.contains(&migrated) {
+                    continue;
+                }
+                let inputs = |p: &Path| Inputs { capability: Some(p.to_path_buf()), ..Inputs::default() };
+                if generate(&inputs(&path), &Settings::default()).is_err() {
+                    continue;
+                }
+                assert_eq!(modules(&migrated), modules(&path), "{}", path.display());
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared >= 60, "{compared}");
+}
+
+#[test]
+fn the_migrate_command_writes_the_ikanos_form() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("step-1.yml");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_capgen"))
+        .args(["migrate", &format!("{ALPHA2}/step-1-shipyard-mock.yml"), "--to", "1.0.0-beta5", "--out"])
+        .arg(&out)
+        .output()
+        .expect("capgen runs");
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let text = std::fs::read_to_string(&out).expect("written");
+    assert!(text.starts_with("ikanos: 1.0.0-beta5\n"), "{text}");
+    assert!(text.contains("    tools:\n      get-ship:\n"), "{text}");
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_capgen"))
+        .args(["migrate", &format!("{ALPHA2}/step-1-shipyard-mock.yml"), "--to", "9.9"])
+        .output()
+        .expect("capgen runs");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("cannot migrate to `9.9`"));
+}
