@@ -144,6 +144,9 @@ pub fn check(inputs: &Inputs, settings: &Settings) -> Checked {
         let sources: Vec<_> = loaded.sources.iter().map(|(name, index)| (name.clone(), index.map(|i| &openapi_docs[i]))).collect();
         crate::validate::arazzo_against_openapi(&loaded.doc, &sources, &mut diagnostics);
     }
+    if settings.strict {
+        diagnostics = crate::validate::arazzo::strict(diagnostics);
+    }
     Checked { capability, openapi: openapi_docs, arazzo, diagnostics: diagnostics.sorted(), sources }
 }
 
