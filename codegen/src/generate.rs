@@ -33,6 +33,9 @@ pub struct Inputs {
     /// given here; see [`crate::parse::paths`]). Off by default: a `location` or `url` that
     /// leaves the root is a `path-outside-spec-dir` error and is never read.
     pub allow_outside: bool,
+    /// Without a capability: give each source description's client every operation of its
+    /// OpenAPI document, not only those the workflows call.
+    pub all_operations: bool,
 }
 
 /// How to generate.
@@ -165,7 +168,7 @@ pub fn generate(inputs: &Inputs, settings: &Settings) -> Result<Generated, Failu
         );
         return Err(Failure { diagnostics, sources });
     }
-    let ir = ir::build::build(capability.as_ref(), &openapi, &arazzo);
+    let ir = ir::build::build_with(capability.as_ref(), &openapi, &arazzo, inputs.all_operations);
     for workflow in &ir.workflows {
         if let Some(reason) = &workflow.unsupported {
             diagnostics.push(

@@ -87,6 +87,10 @@ struct SpecArgs {
     /// Map an Arazzo source description to a local file (for sources named by URL). Repeatable.
     #[arg(long, value_name = "NAME=FILE", value_parser = parse_source)]
     source: Vec<(String, PathBuf)>,
+    /// Without a capability: give each source's client every operation of its OpenAPI document,
+    /// not only those the workflows call.
+    #[arg(long)]
+    all_operations: bool,
     #[command(flatten)]
     access: AccessArgs,
 }
@@ -134,6 +138,7 @@ fn main() -> ExitCode {
                 openapi: specs.openapi,
                 sources: specs.source.into_iter().collect(),
                 allow_outside: specs.access.allow_outside_spec_dir,
+                all_operations: specs.all_operations,
             };
             generate(&inputs, &settings, &out, check, format)
         }
