@@ -1768,10 +1768,39 @@ mod tests {
     }
 
     #[test]
+    fn loose_forms_read_as_peers_read_them() {
+        let cases = [
+            ("$response.headers.Location", "$response.header.Location", LegacyKind::HeadersPlural),
+            ("$response.body.data[0].id", "$response.body#/data/0/id", LegacyKind::BodyDotPath),
+            ("$response.body#data", "$response.body#/data", LegacyKind::PointerWithoutSlash),
+            ("$steps.s.token", "$steps.s.outputs.token", LegacyKind::StepWithoutOutputs),
+        ];
+        for (text, standard, kind) in cases {
+            let parsed = parse_expression_loose(text).unwrap();
+            assert_eq!(parsed.value.to_string(), standard, "{text}");
+            assert_eq!(standard_form(text, &parsed.legacy), standard, "{text}");
+            assert_eq!(parsed.legacy.iter().map(|l| l.kind).collect::<Vec<_>>(), [kind], "{text}");
+            assert_eq!(parse_expression(standard).unwrap(), parsed.value);
+        }
+        // Inside templates, offsets are those of the whole string.
+        let t = parse_template("id {$response.headers.X}").unwrap();
+        assert_eq!((t.legacy[0].offset, standard_form("id {$response.headers.X}", &t.legacy).as_str()), (14, "id {$response.header.X}"));
+        // Step outputs read with a path keep the path; `output_path` splits it.
+        let Expr::StepOutput { output, .. } = parse_expression("$steps.s.outputs.items[0].id").unwrap() else { panic!() };
+        assert_eq!(output_path(&output, &["items", "item"]), Some(("items".to_string(), vec!["0".to_string(), "id".to_string()])));
+        assert_eq!(output_path("events.0.dates.1", &["events"]).unwrap().1, ["0", "dates", "1"]);
+        assert_eq!(output_path("other.x", &["events"]), None);
+        // RFC 6901 allows braces in tokens.
+        let p = parse_operation_path("{$sourceDescriptions.api.url}#/paths/~1items~1{id}/get").unwrap();
+        assert_eq!(p.path_and_method(), Some(("/items/{id}", "get")));
+    }
+
+    #[test]
     fn common_mistakes_get_precise_errors() {
+        // Legacy spellings are errors for the strict parser, with the standard form as help.
         let e = parse_expression("$response.headers.Location").unwrap_err();
         assert_eq!((e.offset, e.len), (10, 7));
-        assert!(e.help.unwrap().contains("`header`"));
+        assert!(e.help.unwrap().contains("`$response.header.Location`"));
         let e = parse_expression("$steps.retrieve.finalPlan").unwrap_err();
         assert_eq!(e.offset, 16);
         assert!(e.help.unwrap().contains("$steps.retrieve.outputs.finalPlan"));
@@ -1835,8 +1864,8 @@ mod tests {
         assert_eq!(e.offset, 14);
         let e = parse_condition("$statusCode == 200 $url").unwrap_err();
         assert_eq!(e.offset, 19);
-        let e = parse_condition("$response.headers.X == 1").unwrap_err();
-        assert_eq!(e.offset, 10);
+        let legacy = parse_condition("$response.headers.X == 1").unwrap().legacy;
+        assert_eq!((legacy[0].kind, legacy[0].offset), (LegacyKind::HeadersPlural, 10));
         assert!(parse_condition("").is_err());
     }
 

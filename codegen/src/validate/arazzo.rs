@@ -1482,7 +1482,7 @@ workflows:
             ("duplicate-parameter", 18, 7),
             ("invalid-condition", 20, 59),
             ("unsupported-xpath-criterion", 23, 13),
-            ("invalid-expression", 25, 22),
+            ("legacy-response-headers", 25, 22),
             ("unknown-step-id", 28, 40),
             ("duplicate-step-id", 29, 13),
             ("invalid-operation-path", 30, 20),
@@ -1495,8 +1495,8 @@ workflows:
             assert!(found.contains(&e), "missing {e:?} in {found:#?}\n{diagnostics}");
         }
         assert!(diagnostics.iter().all(|d| d.help.is_some() && d.span.is_some()), "{diagnostics}");
-        let headers = diagnostics.iter().find(|d| d.code == "invalid-expression").unwrap();
-        assert!(headers.help.as_ref().unwrap().contains("`header`"));
+        let headers = diagnostics.iter().find(|d| d.code == "legacy-response-headers").unwrap();
+        assert_eq!(headers.help.as_deref(), Some("write `$response.header.Location`"));
     }
 
     #[test]
@@ -1518,7 +1518,7 @@ workflows:
         let bnpl = format!("{root}/arazzo-oai-examples/bnpl-arazzo.yaml");
         let diagnostics = check_file(Path::new(&bnpl), &KnownOperations::default());
         let codes = codes(&diagnostics);
-        assert!(codes.contains(&"invalid-expression"), "{diagnostics}");
+        assert!(codes.contains(&"legacy-step-without-outputs"), "{diagnostics}");
         assert!(codes.contains(&"unknown-step-output"), "{diagnostics}");
     }
 
