@@ -43,7 +43,8 @@ pub struct Inputs {
 pub struct Settings {
     pub crate_name: String,
     pub runtime: RuntimeDependency,
-    /// Also validate the capability against the official Naftiko JSON Schema.
+    /// Also validate the capability against the official Naftiko JSON Schema, and make the
+    /// warnings about loose Arazzo forms errors ([`crate::validate::arazzo::LOOSE_FORMS`]).
     pub strict: bool,
 }
 

@@ -51,7 +51,7 @@ enum Command {
         /// Do not write: exit non-zero when the files in --out differ from what would be written.
         #[arg(long)]
         check: bool,
-        /// Also validate against the official Naftiko JSON Schema.
+        /// Also validate against the official Naftiko JSON Schema; loose Arazzo forms become errors.
         #[arg(long)]
         strict: bool,
         #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -66,7 +66,7 @@ enum Command {
         /// Map an Arazzo source description to a local file (for sources named by URL).
         #[arg(long, value_name = "NAME=FILE", value_parser = parse_source)]
         source: Vec<(String, PathBuf)>,
-        /// Also validate capabilities against the official Naftiko JSON Schema.
+        /// Also validate capabilities against the official Naftiko JSON Schema; loose Arazzo forms become errors.
         #[arg(long)]
         strict: bool,
         #[arg(long, value_enum, default_value_t = Format::Human)]
