@@ -60,7 +60,7 @@ fn bnpl_reads_outputs_no_step_declares_as_absent_values() {
         found,
         [("legacy-step-without-outputs", 260, 63), ("unknown-step-output", 231, 16), ("unknown-step-output", 242, 16), ("unknown-step-output", 253, 16)]
     );
-    let strict = generate(&inputs, &Settings { strict: true, ..Settings::default() }).err().expect("--strict rejects the loose forms");
+    let Err(strict) = generate(&inputs, &Settings { strict: true, ..Settings::default() }) else { panic!("--strict rejects the loose forms") };
     assert_eq!(strict.diagnostics.error_count(), 4, "{strict}");
 }
 
@@ -114,7 +114,7 @@ fn loose_forms_compile_with_the_meaning_peers_give_them() {
 #[test]
 fn strict_turns_every_loose_form_into_an_error() {
     let inputs = Inputs { arazzo: vec![loose_fixture()], ..Inputs::default() };
-    let failure = generate(&inputs, &Settings { strict: true, ..Settings::default() }).err().expect("--strict rejects them");
+    let Err(failure) = generate(&inputs, &Settings { strict: true, ..Settings::default() }) else { panic!("--strict rejects them") };
     let errors: Vec<&str> = failure.diagnostics.iter().filter(|d| d.severity == capgen::Severity::Error).map(|d| d.code).collect();
     assert_eq!(errors.len(), 9, "{failure}");
     assert!(errors.iter().all(|c| capgen::validate::arazzo::LOOSE_FORMS.contains(c)), "{errors:?}");
@@ -160,7 +160,7 @@ fn extended_parameters_names_an_openapi_document_that_is_not_there() {
 #[test]
 fn a_remote_source_without_a_local_file_is_an_error_with_the_fix() {
     let inputs = Inputs { arazzo: vec![examples().join("bnpl-arazzo.yaml")], ..Inputs::default() };
-    let failure = generate(&inputs, &Settings::default()).err().expect("BnplApi is a remote URL");
+    let Err(failure) = generate(&inputs, &Settings::default()) else { panic!("BnplApi is a remote URL") };
     let remote = failure.diagnostics.iter().find(|d| d.code == "unresolved-source").expect("an unresolved-source error");
     assert!(remote.help.as_deref().is_some_and(|h| h.contains("--source")), "{remote:?}");
 }
