@@ -30,8 +30,12 @@ fn main() {
     std::fs::create_dir_all(&out).expect("OUT_DIR is writable");
     let mut modules = String::new();
     for (path, sources) in corpus_workflows(&root) {
-        let stem = path.file_name().and_then(|s| s.to_str()).unwrap_or_default().split('.').next().unwrap_or_default().to_string();
-        let module = stem.replace(['-', '.'], "_").to_lowercase();
+        let mut stem = path.file_name().and_then(|s| s.to_str()).unwrap_or_default().split('.').next().unwrap_or_default().to_string();
+        if stem == "workflows" {
+            // arazzo-public: `<host>/workflows.arazzo.json`.
+            stem = path.parent().and_then(|p| p.file_name()).and_then(|s| s.to_str()).unwrap_or_default().to_string();
+        }
+        let module = stem.replace(['-', '.', '~'], "_").to_lowercase();
         let file = format!("{module}.rs");
         let mut builder = capgen::Builder::workflows(&path).file_name(&file).print_warnings(false);
         for (name, source) in sources {
@@ -65,6 +69,14 @@ pub fn corpus_workflows(root: &Path) -> Vec<(PathBuf, Vec<(&'static str, PathBuf
     let fixtures = root.join("fixtures/arazzo");
     println!("cargo:rerun-if-changed={}", fixtures.display());
     files.push((fixtures.join("bnpl-arazzo.corrected.yaml"), vec![("BnplApi", examples.join("bnpl-openapi.yaml"))]));
+    // Every loose form peers accept (codegen/tests/corpus_workflows.rs checks the warnings).
+    files.push((root.join("../codegen/tests/fixtures/arazzo-loose/loose.arazzo.yaml"), Vec::new()));
+    // Real documents (Jentic's public workflows), each next to its OpenAPI document.
+    let public = root.join("corpus/arazzo-public");
+    println!("cargo:rerun-if-changed={}", public.display());
+    if let Ok(entries) = std::fs::read_dir(&public) {
+        files.extend(entries.flatten().map(|e| e.path().join("workflows.arazzo.json")).filter(|p| p.is_file()).map(|p| (p, Vec::new())));
+    }
     files.sort();
     files
 }

@@ -69,6 +69,13 @@ impl Builder {
         self
     }
 
+    /// Without a capability, puts every operation of each source description in its client, not
+    /// only those the workflows call (default: no).
+    pub fn all_operations(mut self, all: bool) -> Self {
+        self.inputs.all_operations = all;
+        self
+    }
+
     /// Also validates against the official Naftiko JSON Schema.
     pub fn strict(mut self, strict: bool) -> Self {
         self.settings.strict = strict;

@@ -248,6 +248,14 @@ pub enum LegacyKind {
     /// A legacy JSONPath comparison on `<path>.length`, read as the array's length. `standard`
     /// is an equivalent RFC 9535 query when one exists (`$.data[0]` for `> 0`), else empty.
     JsonPathLength,
+    /// `$response.headers.X` (standard: `$response.header.X`), as arazzo-runner and Redocly read it.
+    HeadersPlural,
+    /// `$response.body.a.b[0]` (standard: `$response.body#/a/b/0`), as arazzo-runner reads it.
+    BodyDotPath,
+    /// `$response.body#a/b`: a JSON Pointer without its leading `/` (standard: `#/a/b`).
+    PointerWithoutSlash,
+    /// `$steps.s.x` (standard: `$steps.s.outputs.x`), as arazzo-runner reads it.
+    StepWithoutOutputs,
 }
 
 /// One legacy form found while parsing: replace `len` bytes at `offset` with `standard`.
@@ -257,6 +265,13 @@ pub struct Legacy {
     pub offset: usize,
     pub len: usize,
     pub standard: String,
+}
+
+impl Legacy {
+    fn shifted(mut self, by: usize) -> Self {
+        self.offset += by;
+        self
+    }
 }
 
 /// A parse result plus the legacy forms it relied on.
@@ -309,8 +324,27 @@ const ROOTS: &[&str] = &[
     "$message.",
 ];
 
-/// Parses one complete runtime expression (the whole of `text`).
+/// Parses one complete runtime expression (the whole of `text`), in its standard form only: a
+/// legacy spelling is an error whose help shows the standard one.
 pub fn parse_expression(text: &str) -> Result<Expr, ExprError> {
+    let parsed = parse_expression_loose(text)?;
+    match parsed.legacy.first() {
+        None => Ok(parsed.value),
+        Some(l) => Err(ExprError::new(l.offset, l.len, "this is not the standard form of a runtime expression")
+            .help(format!("write `{}`", standard_form(text, &parsed.legacy)))),
+    }
+}
+
+/// Parses one complete runtime expression, accepting the legacy spellings peers read
+/// ([`LegacyKind::HeadersPlural`], [`LegacyKind::BodyDotPath`], [`LegacyKind::PointerWithoutSlash`],
+/// [`LegacyKind::StepWithoutOutputs`]); each is reported in [`Parsed::legacy`].
+pub fn parse_expression_loose(text: &str) -> Result<Parsed<Expr>, ExprError> {
+    let mut legacy = Vec::new();
+    let value = expression(text, &mut legacy)?;
+    Ok(Parsed { value, legacy })
+}
+
+fn expression(text: &str, legacy: &mut Vec<Legacy>) -> Result<Expr, ExprError> {
     if !text.starts_with('$') {
         return Err(ExprError::new(0, first_char_len(text), "a runtime expression starts with `$`")
             .help("write an expression such as `$response.body#/id` or `$inputs.name`"));
@@ -332,27 +366,27 @@ pub fn parse_expression(text: &str) -> Result<Expr, ExprError> {
         }
     }
     if let Some(rest) = text.strip_prefix("$request.") {
-        return parse_source(rest, 9, false).map(Expr::Request);
+        return parse_source(rest, 9, false, legacy).map(Expr::Request);
     }
     if let Some(rest) = text.strip_prefix("$response.") {
-        return parse_source(rest, 10, false).map(Expr::Response);
+        return parse_source(rest, 10, false, legacy).map(Expr::Response);
     }
     if let Some(rest) = text.strip_prefix("$message.") {
-        return parse_source(rest, 9, true).map(Expr::Message);
+        return parse_source(rest, 9, true, legacy).map(Expr::Message);
     }
     if let Some(rest) = text.strip_prefix("$inputs.") {
-        let (name, pointer) = parse_name_and_pointer(rest, 8, "input")?;
+        let (name, pointer) = parse_name_and_pointer(rest, 8, "input", legacy)?;
         return Ok(Expr::Inputs { name, pointer });
     }
     if let Some(rest) = text.strip_prefix("$outputs.") {
-        let (name, pointer) = parse_name_and_pointer(rest, 9, "output")?;
+        let (name, pointer) = parse_name_and_pointer(rest, 9, "output", legacy)?;
         return Ok(Expr::Outputs { name, pointer });
     }
     if let Some(rest) = text.strip_prefix("$steps.") {
-        return parse_steps(rest, 7);
+        return parse_steps(rest, 7, legacy);
     }
     if let Some(rest) = text.strip_prefix("$workflows.") {
-        return parse_workflows(rest, 11);
+        return parse_workflows(rest, 11, legacy);
     }
     if let Some(rest) = text.strip_prefix("$sourceDescriptions.") {
         return parse_source_descriptions(rest, 20);
@@ -377,9 +411,16 @@ fn first_char_len(text: &str) -> usize {
 }
 
 /// `header.X`, `query.X`, `path.X`, `body[#pointer]` (and `payload[#pointer]` for messages).
-fn parse_source(rest: &str, base: usize, message: bool) -> Result<Source, ExprError> {
-    if let Some(token) = rest.strip_prefix("header.") {
-        let base = base + 7;
+fn parse_source(rest: &str, base: usize, message: bool, legacy: &mut Vec<Legacy>) -> Result<Source, ExprError> {
+    let header = match (rest.strip_prefix("header."), rest.strip_prefix("headers.")) {
+        (Some(token), _) => Some((token, base + 7)),
+        (None, Some(token)) => {
+            legacy.push(Legacy { kind: LegacyKind::HeadersPlural, offset: base, len: 7, standard: "header".to_string() });
+            Some((token, base + 8))
+        }
+        (None, None) => None,
+    };
+    if let Some((token, base)) = header {
         if token.is_empty() {
             return Err(ExprError::new(base, 0, "a header name must follow `header.`"));
         }
@@ -406,7 +447,11 @@ fn parse_source(rest: &str, base: usize, message: bool) -> Result<Source, ExprEr
             let pointer = if after.is_empty() {
                 None
             } else if let Some(pointer_text) = after.strip_prefix('#') {
-                Some(parse_pointer(pointer_text, at + 1)?)
+                Some(parse_pointer(pointer_text, at + 1, legacy)?)
+            } else if let Some(path) = after.strip_prefix('.').filter(|p| !p.is_empty() && !p.contains(['#', '{', '}'])) {
+                let pointer = JsonPointer { tokens: dotted_path_tokens(path) };
+                legacy.push(Legacy { kind: LegacyKind::BodyDotPath, offset: at, len: after.len(), standard: format!("#{pointer}") });
+                Some(pointer)
             } else {
                 let mut error = ExprError::new(at, after.len(), format!("unexpected `{after}` after `{word}`"));
                 if let Some(path) = after.strip_prefix('.') {
@@ -472,16 +517,23 @@ fn check_name(name: &str, base: usize) -> Result<(), ExprError> {
 }
 
 /// An RFC 6901 pointer (the text after `#`), decoded into tokens.
-fn parse_pointer(text: &str, base: usize) -> Result<JsonPointer, ExprError> {
+/// Without a leading `/` (`#field`), the pointer is read as `#/field` and reported as legacy.
+fn parse_pointer(text: &str, base: usize, legacy: &mut Vec<Legacy>) -> Result<JsonPointer, ExprError> {
+    pointer_tokens(text, base, legacy, false)
+}
+
+fn pointer_tokens(text: &str, base: usize, legacy: &mut Vec<Legacy>, braces: bool) -> Result<JsonPointer, ExprError> {
     if text.is_empty() {
         return Ok(JsonPointer::default());
     }
-    let Some(body) = text.strip_prefix('/') else {
-        return Err(ExprError::new(base, first_char_len(text), "a JSON Pointer starts with `/`")
-            .help(format!("write `#/{text}`")));
+    let (body, mut offset) = match text.strip_prefix('/') {
+        Some(body) => (body, base + 1),
+        None => {
+            legacy.push(Legacy { kind: LegacyKind::PointerWithoutSlash, offset: base, len: 0, standard: "/".to_string() });
+            (text, base)
+        }
     };
     let mut tokens = Vec::new();
-    let mut offset = base + 1;
     for raw in body.split('/') {
         let mut token = String::new();
         let mut chars = raw.char_indices();
@@ -495,7 +547,7 @@ fn parse_pointer(text: &str, base: usize) -> Result<JsonPointer, ExprError> {
                             .help("write `~0` for `~` and `~1` for `/`"));
                     }
                 },
-                '{' | '}' => {
+                '{' | '}' if !braces => {
                     return Err(ExprError::new(offset + i, 1, format!("`{c}` cannot appear in a JSON Pointer here")));
                 }
                 c => token.push(c),
@@ -508,7 +560,12 @@ fn parse_pointer(text: &str, base: usize) -> Result<JsonPointer, ExprError> {
 }
 
 /// `name[#pointer]`, for `$inputs.` and `$outputs.`.
-fn parse_name_and_pointer(rest: &str, base: usize, what: &str) -> Result<(String, Option<JsonPointer>), ExprError> {
+fn parse_name_and_pointer(
+    rest: &str,
+    base: usize,
+    what: &str,
+    legacy: &mut Vec<Legacy>,
+) -> Result<(String, Option<JsonPointer>), ExprError> {
     let (name, pointer_text) = match rest.split_once('#') {
         Some((name, pointer)) => (name, Some(pointer)),
         None => (rest, None),
@@ -517,7 +574,7 @@ fn parse_name_and_pointer(rest: &str, base: usize, what: &str) -> Result<(String
         return Err(ExprError::new(base, 0, format!("an {what} name must follow the `.`")));
     }
     check_name(name, base)?;
-    let pointer = pointer_text.map(|p| parse_pointer(p, base + name.len() + 1)).transpose()?;
+    let pointer = pointer_text.map(|p| parse_pointer(p, base + name.len() + 1, legacy)).transpose()?;
     Ok((name.to_string(), pointer))
 }
 
@@ -551,7 +608,15 @@ fn take_id<'a>(rest: &'a str, base: usize, what: &str) -> Result<(&'a str, &'a s
 }
 
 /// A field name (`1*(ALPHA / DIGIT / "." / "-" / "_")`) up to an optional `#pointer`.
-fn take_field(rest: &str, base: usize, what: &str) -> Result<(String, Option<JsonPointer>), ExprError> {
+/// With `path`, `[`, `]` may appear too: a step output read with a path (`items[0].id`), which
+/// [`output_path`] resolves against the step's declared outputs.
+fn take_field(
+    rest: &str,
+    base: usize,
+    what: &str,
+    legacy: &mut Vec<Legacy>,
+    path: bool,
+) -> Result<(String, Option<JsonPointer>), ExprError> {
     let (name, pointer_text) = match rest.split_once('#') {
         Some((name, pointer)) => (name, Some(pointer)),
         None => (rest, None),
@@ -559,32 +624,63 @@ fn take_field(rest: &str, base: usize, what: &str) -> Result<(String, Option<Jso
     if name.is_empty() {
         return Err(ExprError::new(base, 0, format!("expected {what} here")));
     }
-    if let Some((i, c)) = name.char_indices().find(|(_, c)| !is_field_char(*c)) {
+    if let Some((i, c)) = name.char_indices().find(|(_, c)| !(is_field_char(*c) || (path && matches!(c, '[' | ']')))) {
         return Err(ExprError::new(base + i, c.len_utf8(), format!("`{c}` cannot appear in {what}"))
             .help("names have letters, digits, `.`, `-` and `_`; select inside a value with `#/json/pointer`"));
     }
-    let pointer = pointer_text.map(|p| parse_pointer(p, base + name.len() + 1)).transpose()?;
+    let pointer = pointer_text.map(|p| parse_pointer(p, base + name.len() + 1, legacy)).transpose()?;
     Ok((name.to_string(), pointer))
 }
 
-fn parse_steps(rest: &str, base: usize) -> Result<Expr, ExprError> {
+fn parse_steps(rest: &str, base: usize, legacy: &mut Vec<Legacy>) -> Result<Expr, ExprError> {
     let (step_id, after) = take_id(rest, base, "step id")?;
     let at = base + step_id.len() + 1;
     let Some(output_part) = after.strip_prefix("outputs.") else {
-        let word = after.split(['.', '#']).next().unwrap_or_default();
+        let word = after.split(['.', '#', '[']).next().unwrap_or_default();
         // `output.x` / `Outputs.x` are misspellings of `outputs`; anything else lacks it.
-        let name = match closest(word, &["outputs"]) {
-            Some(_) => after[word.len()..].trim_start_matches('.'),
-            None => after,
-        };
-        return Err(ExprError::new(at, word.len(), format!("expected `outputs` after `$steps.{step_id}.`"))
-            .help(format!("a step's values are read as `$steps.{step_id}.outputs.{name}`")));
+        if closest(word, &["outputs"]).is_some() {
+            let name = after[word.len()..].trim_start_matches('.');
+            return Err(ExprError::new(at, word.len(), format!("expected `outputs` after `$steps.{step_id}.`"))
+                .help(format!("a step's values are read as `$steps.{step_id}.outputs.{name}`")));
+        }
+        // `$steps.s.x`: arazzo-runner reads the step's output `x`.
+        legacy.push(Legacy { kind: LegacyKind::StepWithoutOutputs, offset: at, len: 0, standard: "outputs.".to_string() });
+        let (output, pointer) = take_field(after, at, "an output name", legacy, true)?;
+        return Ok(Expr::StepOutput { step_id: step_id.to_string(), output, pointer });
     };
-    let (output, pointer) = take_field(output_part, at + 8, "an output name")?;
+    let (output, pointer) = take_field(output_part, at + 8, "an output name", legacy, true)?;
     Ok(Expr::StepOutput { step_id: step_id.to_string(), output, pointer })
 }
 
-fn parse_workflows(rest: &str, base: usize) -> Result<Expr, ExprError> {
+/// `a.b[0].c` → `["a", "b", "0", "c"]`: the dotted paths with `[n]` indexes that arazzo-runner
+/// reads after `$response.body.` and after a step output name.
+pub fn dotted_path_tokens(path: &str) -> Vec<String> {
+    let mut tokens = Vec::new();
+    for segment in path.split('.') {
+        let mut parts = segment.split('[');
+        if let Some(key) = parts.next().filter(|k| !k.is_empty()) {
+            tokens.push(key.to_string());
+        }
+        for index in parts {
+            tokens.push(index.trim_end_matches(']').to_string());
+        }
+    }
+    tokens
+}
+
+/// A step output read with a path (`$steps.s.outputs.items.0.id`, `...outputs.items[0].id`), which
+/// arazzo-runner reads as a path into the output `items`: the longest declared output the name
+/// starts with, and the rest as JSON Pointer tokens. `None` when no declared output is a prefix.
+pub fn output_path(output: &str, declared: &[&str]) -> Option<(String, Vec<String>)> {
+    let best = declared
+        .iter()
+        .filter(|d| output.len() > d.len() && output.starts_with(**d) && matches!(output.as_bytes()[d.len()], b'.' | b'['))
+        .max_by_key(|d| d.len())?;
+    let rest = output[best.len()..].trim_start_matches('.');
+    Some((best.to_string(), dotted_path_tokens(rest)))
+}
+
+fn parse_workflows(rest: &str, base: usize, legacy: &mut Vec<Legacy>) -> Result<Expr, ExprError> {
     let (workflow_id, after) = take_id(rest, base, "workflow id")?;
     let at = base + workflow_id.len() + 1;
     let (field, field_rest, skip) = if let Some(r) = after.strip_prefix("inputs.") {
@@ -596,7 +692,7 @@ fn parse_workflows(rest: &str, base: usize) -> Result<Expr, ExprError> {
         return Err(ExprError::new(at, word.len(), format!("expected `inputs` or `outputs` after `$workflows.{workflow_id}.`"))
             .help(format!("write `$workflows.{workflow_id}.outputs.<name>` or `$workflows.{workflow_id}.inputs.<name>`")));
     };
-    let (name, pointer) = take_field(field_rest, at + skip, "a name")?;
+    let (name, pointer) = take_field(field_rest, at + skip, "a name", legacy, false)?;
     Ok(Expr::Workflow { workflow_id: workflow_id.to_string(), field, name, pointer })
 }
 
@@ -631,7 +727,7 @@ fn parse_components(rest: &str, base: usize) -> Result<Expr, ExprError> {
     let Some(name) = rest[word.len()..].strip_prefix('.') else {
         return Err(ExprError::new(at, 0, format!("expected `.<name>` after `$components.{word}`")));
     };
-    let (name, pointer) = take_field(name, at + 1, "a component name")?;
+    let (name, pointer) = take_field(name, at + 1, "a component name", &mut Vec::new(), false)?;
     if pointer.is_some() {
         let hash = at + 1 + name.len();
         return Err(ExprError::new(hash, 1, "a component reference takes no JSON Pointer"));
@@ -641,7 +737,12 @@ fn parse_components(rest: &str, base: usize) -> Result<Expr, ExprError> {
 
 /// Parses a JSON Pointer written as `/a/b` (RFC 6901; the empty string is the whole document).
 pub fn parse_json_pointer(text: &str) -> Result<JsonPointer, ExprError> {
-    parse_pointer(text, 0)
+    let mut legacy = Vec::new();
+    let pointer = parse_pointer(text, 0, &mut legacy)?;
+    match legacy.first() {
+        None => Ok(pointer),
+        Some(_) => Err(ExprError::new(0, first_char_len(text), "a JSON Pointer starts with `/`").help(format!("write `/{text}`"))),
+    }
 }
 
 /// A step's `operationPath`: a source description and a JSON Pointer into it.
@@ -692,7 +793,12 @@ pub fn parse_operation_path(text: &str) -> Result<OperationPath, ExprError> {
         return Err(ExprError::new(pointer_at, rest.len(), "expected `#/paths/…` after the source description")
             .help("point at the operation: `#/paths/~1pets~1{petId}/get`"));
     };
-    let pointer = parse_pointer(pointer_text, pointer_at + 1)?;
+    // RFC 6901 allows `{` and `}` in tokens: `#/paths/~1items~1{id}/get`.
+    let mut legacy = Vec::new();
+    let pointer = pointer_tokens(pointer_text, pointer_at + 1, &mut legacy, true)?;
+    if !legacy.is_empty() {
+        return Err(ExprError::new(pointer_at + 1, 1, "a JSON Pointer starts with `/`").help(format!("write `#/{pointer_text}`")));
+    }
     Ok(OperationPath { source, pointer })
 }
 
@@ -757,6 +863,7 @@ const BARE_ROOTS: &[&str] = &[
 pub fn parse_template(text: &str) -> Result<Parsed<Template>, ExprError> {
     let mut parts = Vec::new();
     let mut legacy = Vec::new();
+    let mut nested = Vec::new();
     let mut literal = String::new();
     let mut i = 0;
     while i < text.len() {
@@ -767,7 +874,8 @@ pub fn parse_template(text: &str) -> Result<Parsed<Template>, ExprError> {
                     .help("close it with `}`: `{$inputs.name}`"));
             };
             let inner = &rest[1..close];
-            let expr = parse_expression(inner).map_err(|e| e.shifted(i + 1))?;
+            let expr = expression(inner, &mut nested).map_err(|e| e.shifted(i + 1))?;
+            legacy.extend(nested.drain(..).map(|l| l.shifted(i + 1)));
             flush(&mut parts, &mut literal);
             parts.push(TemplatePart::Expr(Located { value: expr, offset: i + 1, len: inner.len() }));
             i += close + 1;
@@ -821,10 +929,10 @@ fn bare_expression_len(text: &str) -> usize {
 /// expression when it starts with `$` and a letter, otherwise a [`Template`].
 pub fn parse_value_string(text: &str) -> Result<Parsed<Template>, ExprError> {
     if text.starts_with('$') && text[1..].starts_with(|c: char| c.is_ascii_alphabetic()) {
-        let expr = parse_expression(text)?;
+        let Parsed { value: expr, legacy } = parse_expression_loose(text)?;
         return Ok(Parsed {
             value: Template { parts: vec![TemplatePart::Expr(Located { value: expr, offset: 0, len: text.len() })] },
-            legacy: Vec::new(),
+            legacy,
         });
     }
     parse_template(text)
@@ -1039,7 +1147,9 @@ fn tokenize(text: &str, legacy: &mut Vec<Legacy>) -> Result<Vec<Tok>, ExprError>
             '$' => {
                 let len = operand_len(bytes, i);
                 let expr_text = &text[i..i + len];
-                let expr = parse_expression(expr_text).map_err(|e| e.shifted(i))?;
+                let mut nested = Vec::new();
+                let expr = expression(expr_text, &mut nested).map_err(|e| e.shifted(i))?;
+                legacy.extend(nested.into_iter().map(|l| l.shifted(i)));
                 out.push(Tok { token: Token::Expr(expr), offset: i, len });
                 i += len;
             }
@@ -1658,10 +1768,39 @@ mod tests {
     }
 
     #[test]
+    fn loose_forms_read_as_peers_read_them() {
+        let cases = [
+            ("$response.headers.Location", "$response.header.Location", LegacyKind::HeadersPlural),
+            ("$response.body.data[0].id", "$response.body#/data/0/id", LegacyKind::BodyDotPath),
+            ("$response.body#data", "$response.body#/data", LegacyKind::PointerWithoutSlash),
+            ("$steps.s.token", "$steps.s.outputs.token", LegacyKind::StepWithoutOutputs),
+        ];
+        for (text, standard, kind) in cases {
+            let parsed = parse_expression_loose(text).unwrap();
+            assert_eq!(parsed.value.to_string(), standard, "{text}");
+            assert_eq!(standard_form(text, &parsed.legacy), standard, "{text}");
+            assert_eq!(parsed.legacy.iter().map(|l| l.kind).collect::<Vec<_>>(), [kind], "{text}");
+            assert_eq!(parse_expression(standard).unwrap(), parsed.value);
+        }
+        // Inside templates, offsets are those of the whole string.
+        let t = parse_template("id {$response.headers.X}").unwrap();
+        assert_eq!((t.legacy[0].offset, standard_form("id {$response.headers.X}", &t.legacy).as_str()), (14, "id {$response.header.X}"));
+        // Step outputs read with a path keep the path; `output_path` splits it.
+        let Expr::StepOutput { output, .. } = parse_expression("$steps.s.outputs.items[0].id").unwrap() else { panic!() };
+        assert_eq!(output_path(&output, &["items", "item"]), Some(("items".to_string(), vec!["0".to_string(), "id".to_string()])));
+        assert_eq!(output_path("events.0.dates.1", &["events"]).unwrap().1, ["0", "dates", "1"]);
+        assert_eq!(output_path("other.x", &["events"]), None);
+        // RFC 6901 allows braces in tokens.
+        let p = parse_operation_path("{$sourceDescriptions.api.url}#/paths/~1items~1{id}/get").unwrap();
+        assert_eq!(p.path_and_method(), Some(("/items/{id}", "get")));
+    }
+
+    #[test]
     fn common_mistakes_get_precise_errors() {
+        // Legacy spellings are errors for the strict parser, with the standard form as help.
         let e = parse_expression("$response.headers.Location").unwrap_err();
         assert_eq!((e.offset, e.len), (10, 7));
-        assert!(e.help.unwrap().contains("`header`"));
+        assert!(e.help.unwrap().contains("`$response.header.Location`"));
         let e = parse_expression("$steps.retrieve.finalPlan").unwrap_err();
         assert_eq!(e.offset, 16);
         assert!(e.help.unwrap().contains("$steps.retrieve.outputs.finalPlan"));
@@ -1725,8 +1864,8 @@ mod tests {
         assert_eq!(e.offset, 14);
         let e = parse_condition("$statusCode == 200 $url").unwrap_err();
         assert_eq!(e.offset, 19);
-        let e = parse_condition("$response.headers.X == 1").unwrap_err();
-        assert_eq!(e.offset, 10);
+        let legacy = parse_condition("$response.headers.X == 1").unwrap().legacy;
+        assert_eq!((legacy[0].kind, legacy[0].offset), (LegacyKind::HeadersPlural, 10));
         assert!(parse_condition("").is_err());
     }
 

@@ -33,6 +33,9 @@ pub struct Inputs {
     /// given here; see [`crate::parse::paths`]). Off by default: a `location` or `url` that
     /// leaves the root is a `path-outside-spec-dir` error and is never read.
     pub allow_outside: bool,
+    /// Without a capability: give each source description's client every operation of its
+    /// OpenAPI document, not only those the workflows call.
+    pub all_operations: bool,
 }
 
 /// How to generate.
@@ -40,7 +43,8 @@ pub struct Inputs {
 pub struct Settings {
     pub crate_name: String,
     pub runtime: RuntimeDependency,
-    /// Also validate the capability against the official Naftiko JSON Schema.
+    /// Also validate the capability against the official Naftiko JSON Schema, and make the
+    /// warnings about loose Arazzo forms errors ([`crate::validate::arazzo::LOOSE_FORMS`]).
     pub strict: bool,
 }
 
@@ -144,6 +148,9 @@ pub fn check(inputs: &Inputs, settings: &Settings) -> Checked {
         let sources: Vec<_> = loaded.sources.iter().map(|(name, index)| (name.clone(), index.map(|i| &openapi_docs[i]))).collect();
         crate::validate::arazzo_against_openapi(&loaded.doc, &sources, &mut diagnostics);
     }
+    if settings.strict {
+        diagnostics = crate::validate::arazzo::strict(diagnostics);
+    }
     Checked { capability, openapi: openapi_docs, arazzo, diagnostics: diagnostics.sorted(), sources }
 }
 
@@ -162,7 +169,7 @@ pub fn generate(inputs: &Inputs, settings: &Settings) -> Result<Generated, Failu
         );
         return Err(Failure { diagnostics, sources });
     }
-    let ir = ir::build::build(capability.as_ref(), &openapi, &arazzo);
+    let ir = ir::build::build_with(capability.as_ref(), &openapi, &arazzo, inputs.all_operations);
     for workflow in &ir.workflows {
         if let Some(reason) = &workflow.unsupported {
             diagnostics.push(

@@ -51,7 +51,7 @@ enum Command {
         /// Do not write: exit non-zero when the files in --out differ from what would be written.
         #[arg(long)]
         check: bool,
-        /// Also validate against the official Naftiko JSON Schema.
+        /// Also validate against the official Naftiko JSON Schema; loose Arazzo forms become errors.
         #[arg(long)]
         strict: bool,
         #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -66,7 +66,7 @@ enum Command {
         /// Map an Arazzo source description to a local file (for sources named by URL).
         #[arg(long, value_name = "NAME=FILE", value_parser = parse_source)]
         source: Vec<(String, PathBuf)>,
-        /// Also validate capabilities against the official Naftiko JSON Schema.
+        /// Also validate capabilities against the official Naftiko JSON Schema; loose Arazzo forms become errors.
         #[arg(long)]
         strict: bool,
         #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -99,6 +99,10 @@ struct SpecArgs {
     /// Map an Arazzo source description to a local file (for sources named by URL). Repeatable.
     #[arg(long, value_name = "NAME=FILE", value_parser = parse_source)]
     source: Vec<(String, PathBuf)>,
+    /// Without a capability: give each source's client every operation of its OpenAPI document,
+    /// not only those the workflows call.
+    #[arg(long)]
+    all_operations: bool,
     #[command(flatten)]
     access: AccessArgs,
 }
@@ -146,6 +150,7 @@ fn main() -> ExitCode {
                 openapi: specs.openapi,
                 sources: specs.source.into_iter().collect(),
                 allow_outside: specs.access.allow_outside_spec_dir,
+                all_operations: specs.all_operations,
             };
             generate(&inputs, &settings, &out, check, format)
         }

@@ -40,11 +40,101 @@ fn expect(found: Vec<(String, usize, usize)>, expected: &[(&str, usize, usize)])
 }
 
 #[test]
-fn bnpl_reads_outputs_no_step_declares() {
-    expect(
-        errors("bnpl-arazzo.yaml", &[("BnplApi", "bnpl-openapi.yaml")]),
-        &[("invalid-expression", 260, 63), ("unknown-step-output", 231, 16), ("unknown-step-output", 242, 16), ("unknown-step-output", 253, 16)],
+fn bnpl_reads_outputs_no_step_declares_as_absent_values() {
+    // Runners read an output no step declares as absent, and `$steps.x.y` as `$steps.x.outputs.y`:
+    // the document generates, with a warning at each place.
+    let inputs = Inputs {
+        arazzo: vec![examples().join("bnpl-arazzo.yaml")],
+        sources: [("BnplApi".to_string(), examples().join("bnpl-openapi.yaml"))].into_iter().collect(),
+        ..Inputs::default()
+    };
+    let generated = generate(&inputs, &Settings::default()).unwrap_or_else(|f| panic!("{f}"));
+    let mut found: Vec<(&str, usize, usize)> = generated
+        .warnings
+        .iter()
+        .filter(|d| d.code != "undeclared-parameter")
+        .map(|d| (d.code, d.span.as_ref().map_or(0, |s| s.line), d.span.as_ref().map_or(0, |s| s.column)))
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [("legacy-step-without-outputs", 260, 63), ("unknown-step-output", 231, 16), ("unknown-step-output", 242, 16), ("unknown-step-output", 253, 16)]
     );
+    let Err(strict) = generate(&inputs, &Settings { strict: true, ..Settings::default() }) else { panic!("--strict rejects the loose forms") };
+    assert_eq!(strict.diagnostics.error_count(), 4, "{strict}");
+}
+
+fn loose_fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/arazzo-loose/loose.arazzo.yaml")
+}
+
+/// Every loose form of `tests/fixtures/arazzo-loose`: its warning code, the standard form in the
+/// help line, and what the generated code reads.
+#[test]
+fn loose_forms_compile_with_the_meaning_peers_give_them() {
+    let inputs = Inputs { arazzo: vec![loose_fixture()], ..Inputs::default() };
+    let generated = generate(&inputs, &Settings::default()).unwrap_or_else(|f| panic!("{f}"));
+    let warnings: Vec<(&str, usize, String)> = generated
+        .warnings
+        .iter()
+        .map(|d| (d.code, d.span.as_ref().map_or(0, |s| s.line), d.help.clone().unwrap_or_default()))
+        .collect();
+    let expected = [
+        ("legacy-operation-id-source", 14, "write `$sourceDescriptions.items.createItem`"),
+        ("undeclared-input", 19, "declared inputs: name; or add `owner` to the `inputs` schema"),
+        ("legacy-pointer-without-slash", 24, "write `$response.body#/id`"),
+        ("legacy-body-dot-path", 25, "write `$response.body#/name`"),
+        ("legacy-response-headers", 26, "write `$response.header.Location`"),
+        ("legacy-operation-path-source", 28, "write `{$sourceDescriptions.items.url}#/paths/~1items~1{id}/get`"),
+        ("legacy-step-without-outputs", 30, "write `$steps.create.outputs.id`"),
+        ("legacy-step-output-path", 36, "write `$steps.read.outputs.item#/tags/0`"),
+        ("unknown-step-output", 38, "step `read` declares: item; or add `etag` to its `outputs`"),
+    ];
+    for (code, line, help) in expected {
+        assert!(warnings.iter().any(|(c, l, h)| *c == code && *l == line && h == help), "missing {code} at {line}: {warnings:#?}");
+    }
+    assert_eq!(warnings.len(), expected.len(), "{warnings:#?}");
+    assert!(capgen::validate::arazzo::LOOSE_FORMS.iter().all(|c| !c.is_empty()));
+
+    let code = generated.render_module("workflows").expect("a workflows module").unwrap_or_else(|f| panic!("{f}"));
+    for meaning in [
+        "pointer(&body, \"/name\")",                            // $response.body.name
+        "\"/id\"",                                              // $response.body#id
+        "\"Location\"",                                         // $response.headers.Location
+        "pointer(&outputs.read_item, \"/tags/0\")",             // ...outputs.item.tags[0]
+        "missing: ::serde_json::Value::Null",                    // undeclared step output
+    ] {
+        assert!(code.contains(meaning), "`{meaning}` not in:\n{code}");
+    }
+    // The short operationId and the bare operationPath name the operations of `items`.
+    let client = generated.render_module("client").expect("a client module").unwrap_or_else(|f| panic!("{f}"));
+    assert!(client.contains("pub async fn create_item") && client.contains("pub async fn get_item"), "{client}");
+}
+
+#[test]
+fn strict_turns_every_loose_form_into_an_error() {
+    let inputs = Inputs { arazzo: vec![loose_fixture()], ..Inputs::default() };
+    let Err(failure) = generate(&inputs, &Settings { strict: true, ..Settings::default() }) else { panic!("--strict rejects them") };
+    let errors: Vec<&str> = failure.diagnostics.iter().filter(|d| d.severity == capgen::Severity::Error).map(|d| d.code).collect();
+    assert_eq!(errors.len(), 9, "{failure}");
+    assert!(errors.iter().all(|c| capgen::validate::arazzo::LOOSE_FORMS.contains(c)), "{errors:?}");
+}
+
+/// The Jentic documents of `tests/corpus/arazzo-public`: every one generates (`tests/build.rs`
+/// compiles them), and only with warnings about forms peers accept.
+#[test]
+fn arazzo_public_documents_all_generate() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus/arazzo-public");
+    let mut generated_count = 0;
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root).expect("checked in").flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    dirs.sort();
+    for dir in &dirs {
+        let inputs = Inputs { arazzo: vec![dir.join("workflows.arazzo.json")], ..Inputs::default() };
+        let generated = generate(&inputs, &Settings::default()).unwrap_or_else(|f| panic!("{}: {f}", dir.display()));
+        assert!(generated.warnings.iter().all(|d| d.help.is_some()), "{}", dir.display());
+        generated_count += 1;
+    }
+    assert_eq!(generated_count, 25);
 }
 
 #[test]
@@ -70,7 +160,7 @@ fn extended_parameters_names_an_openapi_document_that_is_not_there() {
 #[test]
 fn a_remote_source_without_a_local_file_is_an_error_with_the_fix() {
     let inputs = Inputs { arazzo: vec![examples().join("bnpl-arazzo.yaml")], ..Inputs::default() };
-    let failure = generate(&inputs, &Settings::default()).err().expect("BnplApi is a remote URL");
+    let Err(failure) = generate(&inputs, &Settings::default()) else { panic!("BnplApi is a remote URL") };
     let remote = failure.diagnostics.iter().find(|d| d.code == "unresolved-source").expect("an unresolved-source error");
     assert!(remote.help.as_deref().is_some_and(|h| h.contains("--source")), "{remote:?}");
 }

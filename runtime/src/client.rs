@@ -690,7 +690,7 @@ impl Request {
     }
 
     /// Sets a JSON body (`Content-Type: application/json`).
-    pub fn json(self, body: &impl Serialize) -> Self {
+    pub fn json(self, body: &(impl Serialize + ?Sized)) -> Self {
         match serde_json::to_vec(body) {
             Ok(bytes) => self.body(bytes, "application/json"),
             Err(e) => self.fail(format!("cannot serialize the JSON body: {e}")),

@@ -17,6 +17,17 @@ use crate::parse::openapi::{OaOperation, OpenApiDoc};
 /// Lowers a capability, or (with `None`) just the Arazzo workflows over clients generated from
 /// their source descriptions. `openapi` documents type the upstream operations they describe.
 pub fn build(capability: Option<&Capability>, openapi: &[OpenApiDoc], arazzo: &[crate::parse::arazzo::LoadedArazzo]) -> Ir {
+    build_with(capability, openapi, arazzo, false)
+}
+
+/// [`build`]; without a capability, `all_operations` puts every operation of each source
+/// description in its client, not only those the workflows call.
+pub fn build_with(
+    capability: Option<&Capability>,
+    openapi: &[OpenApiDoc],
+    arazzo: &[crate::parse::arazzo::LoadedArazzo],
+    all_operations: bool,
+) -> Ir {
     let mut vocabulary = Vocabulary::default();
     for doc in openapi {
         for op in &doc.operations {
@@ -59,7 +70,7 @@ pub fn build(capability: Option<&Capability>, openapi: &[OpenApiDoc], arazzo: &[
                 lowered
             })
             .collect(),
-        None => crate::ir::source_api::lower(arazzo, openapi, &vocabulary, &mut type_space, &mut modules),
+        None => crate::ir::source_api::lower(arazzo, openapi, &vocabulary, &mut type_space, &mut modules, all_operations),
     };
 
     let workflows = crate::ir::workflow::lower(arazzo, openapi, &apis);

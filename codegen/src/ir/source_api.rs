@@ -15,12 +15,17 @@ use crate::parse::openapi::{self as oa, OaOperation, OpenApiDoc};
 
 /// One client per OpenAPI document named by a source description (first name wins when two
 /// sources name the same document). `modules` holds the module names already taken.
+///
+/// A client holds the operations the workflows call (and the types they reach), unless
+/// `all_operations` asks for every operation of the document (`capgen generate --all-operations`):
+/// real documents describe hundreds of operations a workflow never calls.
 pub fn lower(
     arazzo: &[LoadedArazzo],
     openapi: &[OpenApiDoc],
     vocabulary: &Vocabulary,
     types: &mut TypeSpace,
     modules: &mut BTreeSet<String>,
+    all_operations: bool,
 ) -> Vec<ConsumedApi> {
     let mut seen = BTreeSet::new();
     let mut apis = Vec::new();
@@ -31,7 +36,8 @@ pub fn lower(
             if !seen.insert(index) {
                 continue;
             }
-            let mut api = api(name, index, doc, vocabulary, types);
+            let called = (!all_operations).then(|| called_operations(arazzo, index, doc));
+            let mut api = api(name, index, doc, called.as_ref(), vocabulary, types);
             api.module = names::unique(api.module, modules);
             apis.push(api);
         }
@@ -39,12 +45,58 @@ pub fn lower(
     apis
 }
 
-fn api(source: &str, index: usize, doc: &OpenApiDoc, vocabulary: &Vocabulary, types: &mut TypeSpace) -> ConsumedApi {
+/// Indexes (into `doc.operations`) of the operations that a step of any workflow calls in the
+/// document loaded at `index`, however the step names it (`operationId`, with or without
+/// `$sourceDescriptions.<name>.` or `<name>.`, or `operationPath`).
+fn called_operations(arazzo: &[LoadedArazzo], index: usize, doc: &OpenApiDoc) -> BTreeSet<usize> {
+    let position = |op: &OaOperation| doc.operations.iter().position(|o| std::ptr::eq(o, op));
+    let mut called = BTreeSet::new();
+    for loaded in arazzo {
+        let names: Vec<&str> = loaded.sources.iter().filter(|(_, i)| *i == Some(index)).map(|(n, _)| n.as_str()).collect();
+        if names.is_empty() {
+            continue;
+        }
+        for step in loaded.doc.workflows.iter().flat_map(|w| &w.steps) {
+            let found = if let Some(id) = &step.operation_id {
+                match crate::expr::parse_expression(id) {
+                    Ok(crate::expr::Expr::SourceDescription { source, reference }) if names.contains(&source.as_str()) => {
+                        doc.find_by_operation_id(&reference)
+                    }
+                    Ok(_) => None,
+                    Err(_) => doc.find_by_operation_id(id).or_else(|| {
+                        let (source, rest) = id.split_once('.')?;
+                        names.contains(&source).then(|| doc.find_by_operation_id(rest)).flatten()
+                    }),
+                }
+            } else if let Some(path) = &step.operation_path {
+                crate::expr::parse_operation_path(path)
+                    .ok()
+                    .filter(|p| names.contains(&p.source.as_str()))
+                    .and_then(|p| p.path_and_method().and_then(|(route, method)| doc.find_by_method_path(method, route)))
+            } else {
+                None
+            };
+            called.extend(found.and_then(position));
+        }
+    }
+    called
+}
+
+fn api(
+    source: &str,
+    index: usize,
+    doc: &OpenApiDoc,
+    called: Option<&BTreeSet<usize>>,
+    vocabulary: &Vocabulary,
+    types: &mut TypeSpace,
+) -> ConsumedApi {
     let mut fn_names = BTreeSet::new();
     let operations = doc
         .operations
         .iter()
-        .map(|op| {
+        .enumerate()
+        .filter(|(i, _)| called.is_none_or(|c| c.contains(i)))
+        .map(|(_, op)| {
             let mut lowered = operation(doc, op, vocabulary, types);
             lowered.fn_name = names::unique(lowered.fn_name, &mut fn_names);
             lowered

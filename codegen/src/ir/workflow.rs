@@ -637,8 +637,18 @@ impl Lowering<'_> {
                 Ok(Expr::SourceDescription { source, reference }) => (Some(source), reference),
                 _ => (None, id.clone()),
             };
+            let find = |source: Option<&str>, id: &str| {
+                docs.iter()
+                    .filter(|(name, _)| source.is_none_or(|s| s == *name))
+                    .find_map(|(_, doc)| doc.and_then(|(i, d)| d.find_by_operation_id(id).map(|op| (i, op))))
+            };
+            // `<source>.<operationId>` (Redocly's short form) when no operation has the whole id.
+            let (source, id) = match (&source, find(None, &id), id.split_once('.')) {
+                (None, None, Some((s, rest))) if find(Some(s), rest).is_some() => (Some(s.to_string()), rest.to_string()),
+                _ => (source, id),
+            };
             let candidates = docs.iter().filter(|(name, _)| source.as_deref().is_none_or(|s| s == *name));
-            let found = candidates.clone().find_map(|(_, doc)| doc.and_then(|(i, d)| d.find_by_operation_id(&id).map(|op| (i, op))));
+            let found = find(source.as_deref(), &id);
             return match found {
                 Some((i, op)) => Ok((Some((i, op.clone())), op.operation_id.clone().unwrap_or(id))),
                 None if candidates.clone().all(|(_, doc)| doc.is_none()) => Ok((None, id)),
@@ -783,11 +793,11 @@ impl Lowering<'_> {
                 }
             }
             Expr::Inputs { name, pointer } => {
-                let field = inputs
-                    .iter()
-                    .find(|f| &f.name == name)
-                    .ok_or_else(|| format!("`{e}`: input `{name}` is not declared in the workflow's inputs schema"))?;
-                Value::Input { field: field.rust_name.clone(), pointer: ptr(pointer) }
+                // An undeclared input is absent (validation warned: `undeclared-input`).
+                match inputs.iter().find(|f| &f.name == name) {
+                    Some(field) => Value::Input { field: field.rust_name.clone(), pointer: ptr(pointer) },
+                    None => Value::Literal(Json::Null),
+                }
             }
             Expr::Workflow { workflow_id, field: WorkflowField::Inputs, name, pointer } if *workflow_id == self.workflow.workflow_id => {
                 self.expr(&Expr::Inputs { name: name.clone(), pointer: pointer.clone() }, scope, inputs)?
@@ -806,13 +816,21 @@ impl Lowering<'_> {
                 Value::Local { var, pointer: Some(prepend(name, ptr(pointer))) }
             }
             Expr::StepOutput { step_id, output, pointer } => {
-                let var = self
-                    .locals
-                    .get(step_id)
-                    .ok_or_else(|| format!("`{e}`: step `{step_id}` is not in this workflow"))?
-                    .get(output)
-                    .ok_or_else(|| format!("`{e}`: step `{step_id}` has no output `{output}`"))?;
-                Value::Local { var: var.clone(), pointer: ptr(pointer) }
+                let outputs = self.locals.get(step_id).ok_or_else(|| format!("`{e}`: step `{step_id}` is not in this workflow"))?;
+                if let Some(var) = outputs.get(output) {
+                    Value::Local { var: var.clone(), pointer: ptr(pointer) }
+                } else {
+                    // `outputs.items.0.id`: a path into the output `items` (see `expr::output_path`).
+                    let names: Vec<&str> = outputs.keys().map(String::as_str).collect();
+                    match expr::output_path(output, &names) {
+                        Some((name, mut tokens)) => {
+                            tokens.extend(pointer.iter().flat_map(|p| p.tokens.iter().cloned()));
+                            Value::Local { var: outputs[&name].clone(), pointer: Some(JsonPointer { tokens }.to_string()) }
+                        }
+                        // Absent, as runners read it (validation warned: `unknown-step-output`).
+                        None => Value::Literal(Json::Null),
+                    }
+                }
             }
             Expr::SourceDescription { source, reference } if reference == "url" => {
                 let url = self.doc.source_descriptions.iter().find(|s| &s.name == source).map(|s| s.url.clone()).ok_or_else(not_here)?;

@@ -721,9 +721,32 @@ pub fn read_arazzo(file: YamlFile, diagnostics: &mut Diagnostics) -> Option<Araz
         Some(info)
     });
     let source_descriptions = loader.list("/sourceDescriptions", root.get("sourceDescriptions"), Loader::source);
-    let workflows = loader.list("/workflows", root.get("workflows"), Loader::workflow);
+    let mut workflows = loader.list("/workflows", root.get("workflows"), Loader::workflow);
     let components = loader.components(root.get("components"));
+    for step in workflows.iter_mut().flat_map(|w| w.steps.iter_mut()) {
+        normalize_operation_path(&file, &source_descriptions, step, diagnostics);
+    }
     Some(ArazzoDoc { file, arazzo, info, source_descriptions, workflows, components })
+}
+
+/// `operationPath: <source>#/paths/…` (the form Redocly and arazzo-runner read, and every
+/// operationPath of the Jentic documents) names the source description directly; it is read as
+/// the standard `{$sourceDescriptions.<source>.url}#/paths/…`, with a warning.
+fn normalize_operation_path(file: &YamlFile, sources: &[SourceDescription], step: &mut Step, diagnostics: &mut Diagnostics) {
+    let Some(path) = &step.operation_path else { return };
+    let Some((name, pointer)) = path.split_once('#') else { return };
+    let is_name = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !is_name || !sources.iter().any(|s| s.name == name) {
+        return;
+    }
+    let standard = format!("{{$sourceDescriptions.{name}.url}}#{pointer}");
+    diagnostics.push(
+        Diagnostic::warning("legacy-operation-path-source", format!("`{name}#…` names the source description without `$sourceDescriptions`"))
+            .at(file.span(&child(&step.pointer, "operationPath")))
+            .label(format!("read as source description `{name}`"))
+            .help(format!("write `{standard}`")),
+    );
+    step.operation_path = Some(standard);
 }
 
 // ---------------------------------------------------------------------------------------------

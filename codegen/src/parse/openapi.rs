@@ -174,7 +174,7 @@ const MAX_REF_CHAIN: usize = 32;
 /// Reads an OpenAPI document. Returns `None` only when the file cannot be read or is not an
 /// OpenAPI 3 document at all; otherwise problems become diagnostics and the rest still loads.
 pub fn load_openapi(path: &Path, sources: &mut SourceMap, diagnostics: &mut Diagnostics) -> Option<OpenApiDoc> {
-    let file = yaml::load(path, sources, diagnostics)?;
+    let file = load_text(path, sources, diagnostics)?;
     let mut reader = Reader { file: &file, root: &file.value, diagnostics };
     let parsed = reader.document()?;
     Some(OpenApiDoc {
@@ -185,6 +185,57 @@ pub fn load_openapi(path: &Path, sources: &mut SourceMap, diagnostics: &mut Diag
         schemas: parsed.schemas,
         file,
     })
+}
+
+/// Reads the file like [`yaml::load`], except that JSON `\uD83C\uDFB2` surrogate-pair escapes
+/// (valid JSON, which the YAML parser rejects) are rewritten to YAML's `\U0001F3B2` first.
+fn load_text(path: &Path, sources: &mut SourceMap, diagnostics: &mut Diagnostics) -> Option<YamlFile> {
+    let text = std::fs::read_to_string(path).ok();
+    match text.as_deref().and_then(surrogates_to_yaml) {
+        Some(fixed) => {
+            let path: std::sync::Arc<Path> = std::sync::Arc::from(path);
+            let text: std::sync::Arc<str> = std::sync::Arc::from(fixed);
+            sources.insert(path.clone(), text.clone());
+            YamlFile::parse(path, text).map_err(|d| diagnostics.push(d)).ok()
+        }
+        None => yaml::load(path, sources, diagnostics),
+    }
+}
+
+/// `text` with every `\uD8xx\uDCxx` pair replaced by `\UXXXXXXXX` and every lone surrogate
+/// escape by `\uFFFD`; `None` when there is none.
+fn surrogates_to_yaml(text: &str) -> Option<String> {
+    let is_escape = |s: &str, lo: u32, hi: u32| {
+        s.strip_prefix("\\u").and_then(|h| h.get(..4)).and_then(|h| u32::from_str_radix(h, 16).ok()).filter(|c| (lo..=hi).contains(c))
+    };
+    if !text.match_indices("\\u").any(|(i, _)| is_escape(&text[i..], 0xD800, 0xDFFF).is_some()) {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("\\u") {
+        // An escaped backslash (`\\u`) is not an escape.
+        let backslashes = rest[..at].chars().rev().take_while(|&c| c == '\\').count();
+        out.push_str(&rest[..at]);
+        let here = &rest[at..];
+        match (backslashes % 2, is_escape(here, 0xD800, 0xDBFF), here.get(6..).and_then(|n| is_escape(n, 0xDC00, 0xDFFF))) {
+            (0, Some(high), Some(low)) => {
+                let c = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
+                out.push_str(&format!("\\U{c:08X}"));
+                rest = &here[12..];
+            }
+            (0, _, _) if is_escape(here, 0xD800, 0xDFFF).is_some() => {
+                out.push_str("\\uFFFD");
+                rest = &here[6..];
+            }
+            _ => {
+                out.push_str("\\u");
+                rest = &here[2..];
+            }
+        }
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 impl OpenApiDoc {
@@ -580,14 +631,20 @@ impl<'a> Reader<'a> {
                 self.degraded(pointer, "the `false` schema (no value allowed) has no Rust type");
                 return Schema::Any;
             }
+            // Runners never read schemas: a malformed one (Draft 4 tuple `items: [...]`) costs
+            // only its type, not the document.
             other => {
                 self.push(
-                    Diagnostic::error(
-                        "openapi-invalid",
-                        format!("a schema must be a mapping, found {}", kind_of(other)),
+                    Diagnostic::warning(
+                        "openapi-invalid-schema",
+                        format!("a schema must be a mapping, found {}; this schema becomes untyped JSON", kind_of(other)),
                     )
                     .at(self.file.span(pointer))
-                    .help("write the schema as a mapping, e.g. `{type: string}`"),
+                    .label("read as `serde_json::Value`")
+                    .help(match other {
+                        Value::Sequence(_) => "write one schema, e.g. `items: {type: string}` (a list of schemas is `prefixItems` in OpenAPI 3.1)",
+                        _ => "write the schema as a mapping, e.g. `{type: string}`",
+                    }),
                 );
                 return Schema::Any;
             }
@@ -1013,6 +1070,16 @@ mod tests {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
     }
 
+    #[test]
+    fn json_surrogate_pairs_become_yaml_escapes() {
+        let text = r#"{"a": "dice \ud83c\udfb2, lone \ud83c, kept \\ud83c, \u00e9"}"#;
+        let fixed = surrogates_to_yaml(text).expect("has surrogates");
+        assert_eq!(fixed, r#"{"a": "dice \U0001F3B2, lone \uFFFD, kept \\ud83c, \u00e9"}"#);
+        let value: serde_yaml::Value = serde_yaml::from_str(&fixed).unwrap();
+        assert_eq!(value["a"].as_str(), Some("dice \u{1F3B2}, lone \u{FFFD}, kept \\ud83c, \u{e9}"));
+        assert_eq!(surrogates_to_yaml(r#"{"a": "\u00e9"}"#), None);
+    }
+
     fn load(path: &Path) -> (Option<OpenApiDoc>, Diagnostics) {
         let (mut sources, mut diagnostics) = (SourceMap::default(), Diagnostics::new());
         let doc = load_openapi(path, &mut sources, &mut diagnostics);
@@ -1127,7 +1194,7 @@ mod tests {
             [
                 (Warning, "openapi-schema-degraded", 35), // type: [string, integer]
                 (Warning, "openapi-schema-degraded", 45), // prefixItems
-                (Error, "openapi-invalid", 50),           // bad: 42
+                (Warning, "openapi-invalid-schema", 50),  // bad: 42
                 (Error, "openapi-unresolved-ref", 8),     // #/components/parameters/Missing
                 (Error, "openapi-invalid", 16),           // in: body
                 (Error, "openapi-unresolved-ref", 23),    // #/components/schemas/Nope

@@ -16,7 +16,7 @@ use serde_json::Value as Json;
 
 use crate::diagnostics::{Diagnostic, Diagnostics, Span};
 use crate::expr::{
-    self, Check, CheckError, ComponentKind, CompareOp, CriterionType, Expr, ExprError, Legacy, LegacyKind,
+    self, Check, CheckError, ComponentKind, CompareOp, CriterionType, Expr, ExprError, JsonPointer, Legacy, LegacyKind,
     Literal, Operand, Source, WorkflowField,
 };
 use crate::parse::arazzo::{Action, ActionType, ArazzoDoc, Criterion, Parameter, Reusable, Step, Workflow};
@@ -49,6 +49,37 @@ impl KnownOperations {
             .map(|(name, _)| name.as_str())
             .collect()
     }
+}
+
+/// Warnings for Arazzo (and OpenAPI) forms that peers (arazzo-runner, Redocly `respect`) run but
+/// the spec does not define; each help line shows the standard form. `--strict` makes them errors.
+pub const LOOSE_FORMS: &[&str] = &[
+    "legacy-bare-expression",
+    "legacy-double-quoted-string",
+    "legacy-jsonpath-comparison",
+    "legacy-response-headers",
+    "legacy-body-dot-path",
+    "legacy-pointer-without-slash",
+    "legacy-step-without-outputs",
+    "legacy-step-output-path",
+    "legacy-operation-path-source",
+    "legacy-operation-id-source",
+    "undeclared-input",
+    "unknown-step-output",
+    "openapi-invalid-schema",
+];
+
+/// `--strict`: every [`LOOSE_FORMS`] warning becomes an error.
+pub fn strict(diagnostics: Diagnostics) -> Diagnostics {
+    diagnostics
+        .into_iter()
+        .map(|mut d| {
+            if LOOSE_FORMS.contains(&d.code) {
+                d.severity = crate::diagnostics::Severity::Error;
+            }
+            d
+        })
+        .collect()
 }
 
 /// Checks the whole document, pushing every problem found.
@@ -449,6 +480,19 @@ impl<'a> Checker<'a> {
             return;
         }
         let found = self.operations.sources_with(operation_id);
+        if found.is_empty()
+            && let Some((source, id)) = operation_id.split_once('.')
+            && self.operations.sources.get(source).is_some_and(|ops| ops.operation_ids.iter().any(|o| o == id))
+        {
+            // `<source>.<operationId>`: the short form Redocly reads.
+            self.push(
+                Diagnostic::warning("legacy-operation-id-source", format!("`{operation_id}` names source `{source}` without `$sourceDescriptions`"))
+                    .at(self.span(pointer))
+                    .label(format!("read as operation `{id}` of source `{source}`"))
+                    .help(format!("write `$sourceDescriptions.{source}.{id}`")),
+            );
+            return;
+        }
         match found.len() {
             1 => {}
             0 => {
@@ -757,9 +801,9 @@ impl<'a> Checker<'a> {
                 let Some(workflow) = scope.workflow else { return };
                 self.input_declared(workflow, name, span, "$inputs.");
             }
-            Expr::StepOutput { step_id, output, .. } => {
+            Expr::StepOutput { step_id, output, pointer } => {
                 let Some(workflow) = scope.workflow else { return };
-                self.step_output(workflow, step_id, output, span);
+                self.step_output(workflow, step_id, output, pointer.as_ref(), span);
             }
             Expr::Workflow { workflow_id, field, name, .. } => {
                 let Some(target) = self.workflows.get(workflow_id.as_str()).copied() else {
@@ -826,17 +870,18 @@ impl<'a> Checker<'a> {
         } else {
             format!("declared inputs: {}; or add `{name}` to the `inputs` schema", list.join(", "))
         };
+        // Runners read an undeclared input as absent; so does the generated code.
         self.push(
-            Diagnostic::error(
+            Diagnostic::warning(
                 "undeclared-input",
-                format!("input `{name}` is not declared by workflow `{}`", workflow.workflow_id),
+                format!("input `{name}` is not declared by workflow `{}`; its value is absent (null)", workflow.workflow_id),
             )
             .at(span)
             .help(help),
         );
     }
 
-    fn step_output(&mut self, workflow: &Workflow, step_id: &str, output: &str, span: Span) {
+    fn step_output(&mut self, workflow: &Workflow, step_id: &str, output: &str, pointer: Option<&JsonPointer>, span: Span) {
         let Some(step) = workflow.steps.iter().find(|s| s.step_id == step_id) else {
             let ids = step_ids(workflow);
             let elsewhere = self
@@ -866,13 +911,25 @@ impl<'a> Checker<'a> {
             return;
         }
         let names: Vec<&str> = step.outputs.iter().map(|o| o.name.as_str()).collect();
+        if let Some((name, mut tokens)) = expr::output_path(output, &names) {
+            tokens.extend(pointer.iter().flat_map(|p| p.tokens.iter().cloned()));
+            let standard = Expr::StepOutput { step_id: step_id.to_string(), output: name.clone(), pointer: Some(JsonPointer { tokens }) };
+            self.push(
+                Diagnostic::warning("legacy-step-output-path", format!("step `{step_id}` has no output `{output}`; it is read as a path into output `{name}`"))
+                    .at(span)
+                    .label("read as a JSON Pointer into the output")
+                    .help(format!("write `{standard}`")),
+            );
+            return;
+        }
         let help = match expr::closest(output, &names) {
             Some(best) => format!("did you mean `$steps.{step_id}.outputs.{best}`?"),
             None if names.is_empty() => format!("step `{step_id}` declares no outputs; add `outputs: {{{output}: $response.body#/…}}` to it"),
             None => format!("step `{step_id}` declares: {}; or add `{output}` to its `outputs`", names.join(", ")),
         };
+        // Runners read an output the step does not declare as absent; so does the generated code.
         self.push(
-            Diagnostic::error("unknown-step-output", format!("step `{step_id}` has no output `{output}`"))
+            Diagnostic::warning("unknown-step-output", format!("step `{step_id}` has no output `{output}`; its value is absent (null)"))
                 .at(span)
                 .help(help),
         );
@@ -1142,6 +1199,29 @@ impl<'a> Checker<'a> {
                 } else {
                     format!("the standard form: `type: jsonpath` with `condition: {}` (true when the array has an element)", l.standard)
                 }),
+                LegacyKind::HeadersPlural => Diagnostic::warning(
+                    "legacy-response-headers",
+                    "`headers` is not a message part; runners read it as `header`",
+                )
+                .label("read as `header`")
+                .help(format!("write `{standard}`")),
+                LegacyKind::BodyDotPath => Diagnostic::warning(
+                    "legacy-body-dot-path",
+                    format!("`{found}` selects inside the body with a dotted path, not a JSON Pointer"),
+                )
+                .label(format!("read as `{}`", l.standard))
+                .help(format!("write `{standard}`")),
+                LegacyKind::PointerWithoutSlash => Diagnostic::warning(
+                    "legacy-pointer-without-slash",
+                    "a JSON Pointer starts with `/`; this one is read as if it did",
+                )
+                .help(format!("write `{standard}`")),
+                LegacyKind::StepWithoutOutputs => Diagnostic::warning(
+                    "legacy-step-without-outputs",
+                    "a step's values are read through `outputs`; this expression omits it",
+                )
+                .label("read as a step output")
+                .help(format!("write `{standard}`")),
             };
             self.push(diagnostic.at(span));
         }
@@ -1402,7 +1482,7 @@ workflows:
             ("duplicate-parameter", 18, 7),
             ("invalid-condition", 20, 59),
             ("unsupported-xpath-criterion", 23, 13),
-            ("invalid-expression", 25, 22),
+            ("legacy-response-headers", 25, 22),
             ("unknown-step-id", 28, 40),
             ("duplicate-step-id", 29, 13),
             ("invalid-operation-path", 30, 20),
@@ -1415,8 +1495,8 @@ workflows:
             assert!(found.contains(&e), "missing {e:?} in {found:#?}\n{diagnostics}");
         }
         assert!(diagnostics.iter().all(|d| d.help.is_some() && d.span.is_some()), "{diagnostics}");
-        let headers = diagnostics.iter().find(|d| d.code == "invalid-expression").unwrap();
-        assert!(headers.help.as_ref().unwrap().contains("`header`"));
+        let headers = diagnostics.iter().find(|d| d.code == "legacy-response-headers").unwrap();
+        assert_eq!(headers.help.as_deref(), Some("write `$response.header.Location`"));
     }
 
     #[test]
@@ -1438,7 +1518,7 @@ workflows:
         let bnpl = format!("{root}/arazzo-oai-examples/bnpl-arazzo.yaml");
         let diagnostics = check_file(Path::new(&bnpl), &KnownOperations::default());
         let codes = codes(&diagnostics);
-        assert!(codes.contains(&"invalid-expression"), "{diagnostics}");
+        assert!(codes.contains(&"legacy-step-without-outputs"), "{diagnostics}");
         assert!(codes.contains(&"unknown-step-output"), "{diagnostics}");
     }
 
