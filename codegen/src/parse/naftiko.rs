@@ -473,6 +473,9 @@ pub struct Capability {
     pub doc: CapabilityFile,
     pub consumes: Vec<ConsumesHttp>,
     pub files: IndexMap<Arc<Path>, YamlFile>,
+    /// Namespaces (`as`, else `import`) of imports that failed: calls into them are not
+    /// reported again.
+    pub unresolved_imports: Vec<String>,
 }
 
 impl Capability {
@@ -508,6 +511,34 @@ impl Capability {
     }
 }
 
+/// Codes of the warnings that read a form the engine runs but the schema does not allow (each
+/// with the standard form in its help line); `--strict` makes them errors.
+pub const LOOSE_FORMS: &[&str] = &[
+    "unbound-variable",
+    "shadowed-route",
+    "path-parameter-from-query",
+    "call-target-spelling",
+    "unknown-call-target",
+    "relative-path",
+    "mustache-path",
+    "apikey-default-key",
+    "tool-name-from-ref",
+    "consumes-only",
+];
+
+/// `--strict`: the warnings of [`LOOSE_FORMS`] become errors.
+pub fn strict_loose_forms(diagnostics: Diagnostics) -> Diagnostics {
+    let mut strict = Diagnostics::new();
+    for diagnostic in diagnostics.iter() {
+        let mut diagnostic = diagnostic.clone();
+        if LOOSE_FORMS.contains(&diagnostic.code) {
+            diagnostic.severity = crate::diagnostics::Severity::Error;
+        }
+        strict.push(diagnostic);
+    }
+    strict
+}
+
 /// Loads a capability and the files it imports. Returns `None` only when the main file cannot
 /// be read or parsed at all; everything else becomes diagnostics. Files the capability names
 /// must lie under its spec root ([`Scope::for_spec`]).
@@ -532,7 +563,8 @@ pub fn load_capability_in(
             return None;
         }
     };
-    let mut capability = Capability { path: path.clone(), doc, consumes: Vec::new(), files: IndexMap::new() };
+    let mut capability =
+        Capability { path: path.clone(), doc, consumes: Vec::new(), files: IndexMap::new(), unresolved_imports: Vec::new() };
     capability.files.insert(path.clone(), file);
 
     let entries: Vec<(Origin, Lenient<ConsumesEntry>)> = capability
@@ -557,7 +589,9 @@ pub fn load_capability_in(
                 capability.consumes.push(*http);
             }
             Lenient::Ok(ConsumesEntry::Import(import)) => {
-                resolve_import(&mut capability, &import, &origin, scope, sources, diagnostics);
+                if !resolve_import(&mut capability, &import, &origin, scope, sources, diagnostics) {
+                    capability.unresolved_imports.push(import.alias.clone().unwrap_or_else(|| import.import.clone()));
+                }
             }
             Lenient::Invalid { message, at } => {
                 let file = &capability.files[&path];
@@ -610,7 +644,8 @@ fn check_locations(capability: &Capability, scope: &Scope, diagnostics: &mut Dia
     }
 }
 
-/// Reads `location` (relative to the importing file) and copies its adapter `import` in.
+/// Reads `location` (relative to the importing file) and copies its adapter `import` in;
+/// `false` (with a diagnostic) when it cannot.
 fn resolve_import(
     capability: &mut Capability,
     import: &ImportedConsumes,
@@ -618,12 +653,12 @@ fn resolve_import(
     scope: &Scope,
     sources: &mut SourceMap,
     diagnostics: &mut Diagnostics,
-) {
+) -> bool {
     let importing = origin.file.clone().unwrap_or_else(|| capability.path.clone());
     let target = resolve_location(&importing, &import.location);
     if let Err(diagnostic) = scope.check(&target, &import.location, capability.span(&origin.child("location"))) {
         diagnostics.push(diagnostic);
-        return;
+        return false;
     }
     if !capability.files.contains_key(target.as_path()) {
         let Some(file) = yaml::load(&target, sources, diagnostics) else {
@@ -632,7 +667,7 @@ fn resolve_import(
                     .at(capability.span(&origin.child("location")))
                     .help("`location` is resolved relative to the importing file; check the path"),
             );
-            return;
+            return false;
         };
         capability.files.insert(Arc::from(target.as_path()), file);
     }
@@ -641,7 +676,7 @@ fn resolve_import(
         Ok(doc) => doc,
         Err(diagnostic) => {
             diagnostics.push(diagnostic);
-            return;
+            return false;
         }
     };
     let candidates = shared
@@ -660,7 +695,7 @@ fn resolve_import(
                     http.namespace = alias.clone();
                 }
                 capability.consumes.push(http);
-                return;
+                return true;
             }
             names.push(http.namespace.clone());
         }
@@ -676,7 +711,7 @@ fn resolve_import(
         } else {
             format!("namespaces there: {}", names.join(", "))
         }),
-    );
+    );    false
 }
 
 /// Resolves a `location` (`./x.yml`, `file:///./x.yml`, `file:///abs/x.yml`) against the file
@@ -721,6 +756,28 @@ pub fn mustache(template: &str) -> Vec<Piece> {
 /// The variable names a bind can provide for a placeholder: `env.X` and `X` both mean `X`.
 pub fn bind_variable(placeholder: &str) -> &str {
     placeholder.rsplit_once('.').map_or(placeholder, |(_, name)| name)
+}
+
+/// A name compared ignoring case and punctuation (`listnotes` ~ `list-notes`), for `call`
+/// targets that spell a consumed operation loosely.
+pub fn loose_name(name: &str) -> String {
+    name.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
+}
+
+/// The one target among `known` (`<namespace>.<operation>`) that `call` names when namespace
+/// and operation are each compared with [`loose_name`]; `None` when none or several match.
+pub fn loose_target<'k>(call: &str, known: impl IntoIterator<Item = &'k str>) -> Option<&'k str> {
+    let (namespace, operation) = call.split_once('.')?;
+    let key = (loose_name(namespace), loose_name(operation));
+    let mut found = known.into_iter().filter(|k| k.split_once('.').is_some_and(|(n, o)| (loose_name(n), loose_name(o)) == key));
+    let first = found.next()?;
+    found.next().is_none().then_some(first)
+}
+
+/// What makes two REST routes the same: the method and the path with `{{p}}` read as `{p}`,
+/// compared ignoring case. The engine routes a request to the first of equal routes.
+pub fn route_key(method: &str, path: &str) -> (String, String) {
+    (method.to_ascii_uppercase(), path.replace("{{", "{").replace("}}", "}").to_ascii_lowercase())
 }
 
 /// Path template variables: `{id}` and `{{id}}` both count.
