@@ -1,6 +1,7 @@
 //! The Naftiko capability model (1.0.0-alpha2, official form and the looser dialect of real
-//! documents), and the loader that reads it, follows `import`/`location` consumes, and records
-//! where each node came from.
+//! documents), and the loader that reads it, follows `import`/`location` consumes, records
+//! where each node came from, and rewrites the loose forms the engine runs into the standard
+//! model, each with a warning ([`LOOSE_FORMS`]).
 //!
 //! Lists are decoded item by item ([`Lenient`]), so one broken operation yields one diagnostic
 //! and the rest of the document is still checked.
@@ -522,7 +523,7 @@ pub const LOOSE_FORMS: &[&str] = &[
     "relative-path",
     "mustache-path",
     "apikey-default-key",
-    "tool-name-from-ref",
+    "apikey-name-in",
     "consumes-only",
 ];
 
@@ -603,7 +604,139 @@ pub fn load_capability_in(
         }
     }
     check_locations(&capability, scope, diagnostics);
+    read_loose_forms(&mut capability, diagnostics);
     Some(capability)
+}
+
+/// Rewrites the loose forms real documents use into the standard model, each with a warning
+/// whose help line shows the standard form (codes in [`LOOSE_FORMS`]). Later stages see only
+/// the standard model.
+fn read_loose_forms(capability: &mut Capability, diagnostics: &mut Diagnostics) {
+    let mut warnings = Vec::new();
+    for api in &mut capability.consumes {
+        let origin = api.origin.clone();
+        for (r, resource) in api.resources.iter_mut().enumerate() {
+            let Lenient::Ok(resource) = resource else { continue };
+            let at = origin.child("resources").item(r).child("path");
+            if let Some(path) = relative_path(&resource.path, &at, &mut warnings) {
+                resource.path = path;
+            }
+            if resource.path.contains("{{") {
+                let standard = resource.path.replace("{{", "{").replace("}}", "}");
+                warnings.push((
+                    at,
+                    Diagnostic::warning("mustache-path", format!("consumed path `{}` writes its parameters as `{{{{p}}}}`", resource.path))
+                        .help(format!("write `path: {standard}`")),
+                ));
+                resource.path = standard;
+            }
+        }
+        if let Some(auth) = &mut api.authentication {
+            apikey_key(auth, &origin.child("authentication"), &mut warnings);
+        }
+    }
+    // Tools and operations that `ref` an aggregate function inherit its name and description.
+    let mut functions: IndexMap<String, (Option<String>, Option<String>)> = IndexMap::new();
+    if let Some(body) = &capability.doc.capability {
+        for (_, aggregate) in valid(&body.aggregates) {
+            for (_, function) in valid(&aggregate.functions) {
+                if let Some(name) = &function.name {
+                    functions.insert(format!("{}.{name}", aggregate.namespace), (Some(name.clone()), function.description.clone()));
+                }
+            }
+        }
+    }
+    let path = capability.path.clone();
+    if let Some(body) = &mut capability.doc.capability {
+        for (e, exposes) in body.exposes.iter_mut().enumerate() {
+            let origin = Origin::new(&path, format!("/capability/exposes/{e}"));
+            match exposes {
+                Lenient::Ok(Exposes::Rest(rest)) => {
+                    if let Some(auth) = &mut rest.authentication {
+                        apikey_key(auth, &origin.child("authentication"), &mut warnings);
+                    }
+                    for (r, resource) in rest.resources.iter_mut().enumerate() {
+                        let Lenient::Ok(resource) = resource else { continue };
+                        let at = origin.child("resources").item(r).child("path");
+                        if let Some(path) = relative_path(&resource.path, &at, &mut warnings) {
+                            resource.path = path;
+                        }
+                        for op in resource.operations.iter_mut() {
+                            if let Lenient::Ok(op) = op {
+                                inherit(op, &functions);
+                            }
+                        }
+                    }
+                }
+                Lenient::Ok(Exposes::Mcp(mcp)) => {
+                    if let Some(auth) = &mut mcp.authentication {
+                        apikey_key(auth, &origin.child("authentication"), &mut warnings);
+                    }
+                    for tool in mcp.tools.iter_mut() {
+                        if let Lenient::Ok(tool) = tool {
+                            inherit(tool, &functions);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    for (origin, diagnostic) in warnings {
+        diagnostics.push(diagnostic.at(capability.span(&origin)));
+    }
+}
+
+/// A resource path without its leading `/` (`api/users`): the engine appends it to the base
+/// URI (consumes) or routes it (exposes) as `/api/users`.
+fn relative_path(path: &str, at: &Origin, warnings: &mut Vec<(Origin, Diagnostic)>) -> Option<String> {
+    if path.starts_with('/') {
+        return None;
+    }
+    let standard = format!("/{path}");
+    warnings.push((
+        at.clone(),
+        Diagnostic::warning("relative-path", format!("path `{path}` does not start with `/`; it is read as `{standard}`"))
+            .help(format!("write `path: {standard}`")),
+    ));
+    Some(standard)
+}
+
+/// The header (or query parameter) an `apikey` authentication sets: `key`, else the dialect's
+/// `name` (with `in` for `placement`), else `X-Api-Key`.
+fn apikey_key(auth: &mut AuthSpec, at: &Origin, warnings: &mut Vec<(Origin, Diagnostic)>) {
+    if !auth.kind.eq_ignore_ascii_case("apikey") || auth.key.is_some() {
+        return;
+    }
+    let placement = auth.placement.clone().or_else(|| auth.location.clone()).unwrap_or_else(|| "header".to_string());
+    let (key, diagnostic) = match &auth.name {
+        Some(name) => (
+            name.clone(),
+            Diagnostic::warning("apikey-name-in", format!("`apikey` authentication names its key with `name` (`{name}`)")),
+        ),
+        None => (
+            DEFAULT_APIKEY.to_string(),
+            Diagnostic::warning("apikey-default-key", format!("`apikey` authentication has no `key`; it is sent as `{DEFAULT_APIKEY}`")),
+        ),
+    };
+    warnings.push((at.clone(), diagnostic.help(format!("write `key: {key}` and `placement: {placement}`"))));
+    auth.key = Some(key);
+    auth.placement = Some(placement);
+}
+
+/// The header name of an `apikey` authentication without `key`.
+pub const DEFAULT_APIKEY: &str = "X-Api-Key";
+
+/// A unit that `ref`s an aggregate function takes the function's name and description when it
+/// has none of its own (as the engine's `AggregateRefResolver` does).
+fn inherit(unit: &mut Invocation, functions: &IndexMap<String, (Option<String>, Option<String>)>) {
+    let Some((name, description)) = unit.reference.as_ref().and_then(|r| functions.get(r)) else { return };
+    if unit.name.is_none() {
+        unit.name = name.clone();
+    }
+    if unit.description.is_none() {
+        unit.description = description.clone();
+    }
 }
 
 /// Checks the other `location`s a capability names against `scope`: MCP resources and prompts

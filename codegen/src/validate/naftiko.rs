@@ -53,7 +53,15 @@ impl<'a> Checker<'a> {
             ),
             _ => {}
         }
-        if cap.body().is_none() {
+        if cap.body().is_none() && !doc.consumes.is_empty() {
+            // A shared file other capabilities import; given directly, its clients are generated.
+            self.push(
+                Diagnostic::warning("consumes-only", "this document only declares consumed adapters; only their clients are generated")
+                    .at(cap.span(&cap.at("/consumes"))),
+                "import it from a capability: `consumes: [{import: <namespace>, location: ./shared/<file>.yaml}]`, \
+                 or put it under `capability: {consumes: [...], exposes: [...]}`",
+            );
+        } else if cap.body().is_none() {
             self.push(
                 Diagnostic::error("missing-field", "the document has no `capability` section").at(cap.span(&cap.at(""))),
                 "add `capability:` with `consumes` and `exposes`",
@@ -118,7 +126,6 @@ impl<'a> Checker<'a> {
                     let mut routes = IndexMap::new();
                     for (r, resource) in valid(&rest.resources) {
                         let r_origin = origin.child("resources").item(r);
-                        self.absolute_path(&resource.path, &r_origin, "write paths as `/segment/{param}`");
                         self.invalid_items(&resource.input_parameters, &r_origin.child("inputParameters"), "a parameter needs `name`");
                         self.invalid_items(&resource.operations, &r_origin.child("operations"), "an operation needs `method`");
                         let mut arguments: Vec<String> = naftiko::path_variables(&resource.path);
@@ -270,7 +277,6 @@ impl<'a> Checker<'a> {
         let mut names = IndexMap::new();
         for (r, resource) in valid(&api.resources) {
             let r_origin = origin.child("resources").item(r);
-            self.absolute_path(&resource.path, &r_origin, "write paths relative to `baseUri`, starting with `/`");
             self.invalid_items(&resource.input_parameters, &r_origin.child("inputParameters"), "a parameter needs `name` and `in`");
             self.invalid_items(&resource.operations, &r_origin.child("operations"), "an operation needs `name` and `method`");
             let path_vars = naftiko::path_variables(&resource.path);
@@ -326,17 +332,6 @@ impl<'a> Checker<'a> {
                     }
                 }
             }
-        }
-    }
-
-    /// A resource `path` must start with `/`.
-    fn absolute_path(&mut self, path: &str, resource: &Origin, help: &str) {
-        if !path.starts_with('/') {
-            self.push(
-                Diagnostic::error("invalid-path", format!("path `{path}` does not start with `/`"))
-                    .at(self.capability.span(&resource.child("path"))),
-                help,
-            );
         }
     }
 
@@ -397,12 +392,6 @@ impl<'a> Checker<'a> {
                     &format!("add `{field}: '{{{{env.NAME}}}}'`, bound through `binds`"),
                 ),
             }
-        }
-        if auth.kind.eq_ignore_ascii_case("apikey") && auth.key.is_none() && auth.name.is_none() {
-            self.push(
-                Diagnostic::error("missing-field", "`apikey` authentication needs `key` (the header or query name)").at(cap.span(origin)),
-                "add `key: X-Api-Key` and `placement: header` (or `query`)",
-            );
         }
     }
 
