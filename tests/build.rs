@@ -11,9 +11,13 @@ fn main() {
     let mut modules = String::new();
     for path in corpus_capabilities(&root) {
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
-        // The beta4 tutorial repeats the alpha2 file names.
-        let dialect = if path.components().any(|c| c.as_os_str() == "ikanos-beta4") { "ikanos_" } else { "" };
-        let module = format!("{dialect}{}", stem.replace(['-', '.'], "_"));
+        // Stems repeat: the beta4 tutorial repeats the alpha2 file names, and naftiko-public
+        // repositories repeat each other's.
+        let module = match naftiko_public_repo(&path) {
+            Some(repo) => format!("{repo}_{stem}").replace(['-', '.'], "_"),
+            None if path.components().any(|c| c.as_os_str() == "ikanos-beta4") => format!("ikanos_{}", stem.replace(['-', '.'], "_")),
+            None => stem.replace(['-', '.'], "_"),
+        };
         let file = format!("{module}.rs");
         if let Err(failure) = capgen::Builder::new(&path).file_name(&file).print_warnings(false).write_to(&out) {
             panic!("{} does not generate:\n{}", path.display(), failure);
@@ -106,6 +110,25 @@ pub fn corpus_capabilities(root: &Path) -> Vec<PathBuf> {
             }
         }
     }
+    // naftiko-public: `<repo>/capabilities/*.yaml` (their `shared/` files are imported by them).
+    let public = root.join("corpus/naftiko-public");
+    println!("cargo:rerun-if-changed={}", public.display());
+    for repo in std::fs::read_dir(&public).into_iter().flatten().flatten() {
+        for entry in std::fs::read_dir(repo.path().join("capabilities")).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                files.push(path);
+            }
+        }
+    }
     files.sort();
     files
+}
+
+/// The repository a naftiko-public capability comes from (module names are prefixed with it:
+/// stems repeat across repositories).
+fn naftiko_public_repo(path: &Path) -> Option<&str> {
+    let capabilities = path.parent()?;
+    let repo = capabilities.parent()?;
+    (repo.parent()?.file_name()? == "naftiko-public").then(|| repo.file_name()?.to_str()).flatten()
 }

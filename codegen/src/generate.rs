@@ -135,6 +135,7 @@ pub fn check(inputs: &Inputs, settings: &Settings) -> Checked {
         crate::validate::naftiko::validate(capability, &mut diagnostics);
         if settings.strict {
             crate::validate::schema::validate_strict(capability, &mut diagnostics);
+            diagnostics = naftiko::strict_loose_forms(diagnostics);
         }
     }
     let arazzo: Vec<LoadedArazzo> = arazzo_docs

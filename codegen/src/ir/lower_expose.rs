@@ -36,7 +36,7 @@ pub fn lower(capability: &Capability, apis: &[ConsumedApi], binds: &[BindVar], w
         for (f, function) in valid(&aggregate.functions) {
             let origin = capability.at(format!("/capability/aggregates/{a}/functions/{f}"));
             let name = function.name.clone().unwrap_or_else(|| format!("function-{f}"));
-            let index = lowering.invocation(function, &name, &origin, &[]);
+            let index = lowering.invocation(function, &name, &origin, None);
             lowering.functions.insert(format!("{}.{}", aggregate.namespace, name), index);
         }
     }
@@ -48,19 +48,24 @@ pub fn lower(capability: &Capability, apis: &[ConsumedApi], binds: &[BindVar], w
         match exposes {
             Exposes::Rest(adapter) => {
                 let mut routes = Vec::new();
+                let mut seen = BTreeSet::new();
                 for (r, resource) in valid(&adapter.resources) {
                     let path = normalise_path(&resource.path);
                     let path_vars = naftiko::path_variables(&path);
                     for (o, op) in valid(&resource.operations) {
                         let op_origin = origin.child("resources").item(r).child("operations").item(o);
                         let method = op.method.clone().unwrap_or_else(|| "GET".into()).to_ascii_uppercase();
+                        // A route equal to an earlier one is never reached (`shadowed-route`).
+                        if !seen.insert(naftiko::route_key(&method, &resource.path)) || lowering.calls_nothing(op) {
+                            continue;
+                        }
                         let name = op.name.clone().unwrap_or_else(|| format!("{} {}", method.to_ascii_lowercase(), path));
                         // Resource-level parameters apply to each of its operations.
                         let mut merged = op.clone();
                         let mut params = resource.input_parameters.clone();
                         params.extend(op.input_parameters.iter().cloned());
                         merged.input_parameters = params;
-                        let index = lowering.invocation(&merged, &name, &op_origin, &path_vars);
+                        let index = lowering.invocation(&merged, &name, &op_origin, Some(&path_vars));
                         routes.push(Route {
                             method,
                             path: path.clone(),
@@ -82,6 +87,9 @@ pub fn lower(capability: &Capability, apis: &[ConsumedApi], binds: &[BindVar], w
             Exposes::Mcp(adapter) => {
                 let mut tools = Vec::new();
                 for (t, tool) in valid(&adapter.tools) {
+                    if lowering.calls_nothing(tool) {
+                        continue;
+                    }
                     let tool_origin = origin.child("tools").item(t);
                     let name = tool.name.clone().unwrap_or_else(|| format!("tool-{t}"));
                     let (index, semantics_hints) = match tool.reference.as_ref().and_then(|r| lowering.functions.get(r).copied()) {
@@ -90,7 +98,7 @@ pub fn lower(capability: &Capability, apis: &[ConsumedApi], binds: &[BindVar], w
                             let hints = lowering.function_hints(tool.reference.as_deref().unwrap_or_default());
                             (index, hints)
                         }
-                        None => (lowering.invocation(tool, &name, &tool_origin, &[]), Hints::default()),
+                        None => (lowering.invocation(tool, &name, &tool_origin, None), Hints::default()),
                     };
                     let hints = tool.hints.as_ref().map_or(semantics_hints, |h| Hints {
                         read_only: h.read_only,
@@ -119,7 +127,7 @@ pub fn lower(capability: &Capability, apis: &[ConsumedApi], binds: &[BindVar], w
                             semantics: None,
                             output_parameters: resource.output_parameters.clone(),
                         };
-                        lowering.invocation(&invocation, &format!("resource-{}", resource.name), &r_origin, &[])
+                        lowering.invocation(&invocation, &format!("resource-{}", resource.name), &r_origin, None)
                     });
                     let text = resource.location.as_ref().and_then(|location| {
                         let referrer = r_origin.file.clone().unwrap_or_else(|| capability.path.clone());
@@ -350,8 +358,8 @@ impl<'a> Lowering<'a> {
     }
 
     /// Lowers one REST operation, tool or function. `path_vars` are the variables of a REST
-    /// resource path (arguments the caller always passes).
-    fn invocation(&mut self, invocation: &Invocation, name: &str, origin: &Origin, path_vars: &[String]) -> usize {
+    /// resource path (arguments the caller always passes); `None` for MCP and functions.
+    fn invocation(&mut self, invocation: &Invocation, name: &str, origin: &Origin, path_vars: Option<&[String]>) -> usize {
         let mut inputs = Inputs::default();
         for (_, param) in valid(&invocation.input_parameters) {
             let location = match param.location.as_deref() {
@@ -371,7 +379,7 @@ impl<'a> Lowering<'a> {
                 location,
             });
         }
-        for var in path_vars {
+        for var in path_vars.unwrap_or_default() {
             if inputs.find(var).is_none() {
                 inputs.add(Input {
                     name: var.clone(),
@@ -421,6 +429,15 @@ impl<'a> Lowering<'a> {
             Action::Steps { .. } => None,
             _ => output_shape(&invocation.output_parameters, matches!(action, Action::Mock)),
         };
+        // A path argument the REST route has no variable for is read from the query string
+        // (`path-parameter-from-query`).
+        if let Some(vars) = path_vars {
+            for input in &mut inputs.list {
+                if input.location == InputLocation::Path && !vars.iter().any(|v| v.eq_ignore_ascii_case(&input.name)) {
+                    input.location = InputLocation::Query;
+                }
+            }
+        }
         let inputs = inputs.finish();
         // A run-together name (`listdatabasebackups`) borrows the word boundaries the called
         // operation's name already recovered.
@@ -446,11 +463,33 @@ impl<'a> Lowering<'a> {
         })
     }
 
+    /// The consumed operation `call` names: exactly, else the one equal ignoring case and
+    /// punctuation (`call-target-spelling`).
+    fn target(&self, call: &str) -> Option<(usize, usize)> {
+        let (namespace, operation) = call.split_once('.')?;
+        if let Some(&found) = self.operations.get(&(namespace, operation)) {
+            return Some(found);
+        }
+        let (namespace, operation) = (naftiko::loose_name(namespace), naftiko::loose_name(operation));
+        let mut found = self
+            .operations
+            .iter()
+            .filter(|((n, o), _)| naftiko::loose_name(n) == namespace && naftiko::loose_name(o) == operation)
+            .map(|(_, &at)| at);
+        let first = found.next()?;
+        found.next().is_none().then_some(first)
+    }
+
+    /// A REST operation or tool whose own `call` names no consumed operation is left out
+    /// (`unknown-call-target`).
+    fn calls_nothing(&self, invocation: &Invocation) -> bool {
+        invocation.call.as_deref().is_some_and(|call| self.target(call).is_none())
+    }
+
     /// Binds a consumed operation's parameters: `with` first, then arguments of the same name,
     /// else a new argument named after the parameter.
     fn call(&self, target: &str, with: &IndexMap<String, serde_yaml::Value>, inputs: &mut Inputs) -> Option<Call> {
-        let (namespace, operation) = target.split_once('.')?;
-        let &(api, op_index) = self.operations.get(&(namespace, operation))?;
+        let (api, op_index) = self.target(target)?;
         let op = &self.apis[api].operations[op_index];
         let mut args = Vec::with_capacity(op.params.len());
         for param in &op.params {

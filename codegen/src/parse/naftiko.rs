@@ -1,6 +1,7 @@
 //! The Naftiko capability model (1.0.0-alpha2, official form and the looser dialect of real
-//! documents), and the loader that reads it, follows `import`/`location` consumes, and records
-//! where each node came from.
+//! documents), and the loader that reads it, follows `import`/`location` consumes, records
+//! where each node came from, and rewrites the loose forms the engine runs into the standard
+//! model, each with a warning ([`LOOSE_FORMS`]).
 //!
 //! Lists are decoded item by item ([`Lenient`]), so one broken operation yields one diagnostic
 //! and the rest of the document is still checked.
@@ -474,6 +475,9 @@ pub struct Capability {
     pub doc: CapabilityFile,
     pub consumes: Vec<ConsumesHttp>,
     pub files: IndexMap<Arc<Path>, YamlFile>,
+    /// Namespaces (`as`, else `import`) of imports that failed: calls into them are not
+    /// reported again.
+    pub unresolved_imports: Vec<String>,
 }
 
 impl Capability {
@@ -509,6 +513,34 @@ impl Capability {
     }
 }
 
+/// Codes of the warnings that read a form the engine runs but the schema does not allow (each
+/// with the standard form in its help line); `--strict` makes them errors.
+pub const LOOSE_FORMS: &[&str] = &[
+    "unbound-variable",
+    "shadowed-route",
+    "path-parameter-from-query",
+    "call-target-spelling",
+    "unknown-call-target",
+    "relative-path",
+    "mustache-path",
+    "apikey-default-key",
+    "apikey-name-in",
+    "consumes-only",
+];
+
+/// `--strict`: the warnings of [`LOOSE_FORMS`] become errors.
+pub fn strict_loose_forms(diagnostics: Diagnostics) -> Diagnostics {
+    let mut strict = Diagnostics::new();
+    for diagnostic in diagnostics.iter() {
+        let mut diagnostic = diagnostic.clone();
+        if LOOSE_FORMS.contains(&diagnostic.code) {
+            diagnostic.severity = crate::diagnostics::Severity::Error;
+        }
+        strict.push(diagnostic);
+    }
+    strict
+}
+
 /// Loads a capability and the files it imports. Returns `None` only when the main file cannot
 /// be read or parsed at all; everything else becomes diagnostics. Files the capability names
 /// must lie under its spec root ([`Scope::for_spec`]).
@@ -534,7 +566,8 @@ pub fn load_capability_in(
             return None;
         }
     };
-    let mut capability = Capability { path: path.clone(), doc, consumes: Vec::new(), files: IndexMap::new() };
+    let mut capability =
+        Capability { path: path.clone(), doc, consumes: Vec::new(), files: IndexMap::new(), unresolved_imports: Vec::new() };
     capability.files.insert(path.clone(), file);
 
     let entries: Vec<(Origin, Lenient<ConsumesEntry>)> = capability
@@ -559,7 +592,9 @@ pub fn load_capability_in(
                 capability.consumes.push(*http);
             }
             Lenient::Ok(ConsumesEntry::Import(import)) => {
-                resolve_import(&mut capability, &import, &origin, scope, sources, diagnostics);
+                if !resolve_import(&mut capability, &import, &origin, scope, sources, diagnostics) {
+                    capability.unresolved_imports.push(import.alias.clone().unwrap_or_else(|| import.import.clone()));
+                }
             }
             Lenient::Invalid { message, at } => {
                 let file = &capability.files[&path];
@@ -571,7 +606,139 @@ pub fn load_capability_in(
         }
     }
     check_locations(&capability, scope, diagnostics);
+    read_loose_forms(&mut capability, diagnostics);
     Some(capability)
+}
+
+/// Rewrites the loose forms real documents use into the standard model, each with a warning
+/// whose help line shows the standard form (codes in [`LOOSE_FORMS`]). Later stages see only
+/// the standard model.
+fn read_loose_forms(capability: &mut Capability, diagnostics: &mut Diagnostics) {
+    let mut warnings = Vec::new();
+    for api in &mut capability.consumes {
+        let origin = api.origin.clone();
+        for (r, resource) in api.resources.iter_mut().enumerate() {
+            let Lenient::Ok(resource) = resource else { continue };
+            let at = origin.child("resources").item(r).child("path");
+            if let Some(path) = relative_path(&resource.path, &at, &mut warnings) {
+                resource.path = path;
+            }
+            if resource.path.contains("{{") {
+                let standard = resource.path.replace("{{", "{").replace("}}", "}");
+                warnings.push((
+                    at,
+                    Diagnostic::warning("mustache-path", format!("consumed path `{}` writes its parameters as `{{{{p}}}}`", resource.path))
+                        .help(format!("write `path: {standard}`")),
+                ));
+                resource.path = standard;
+            }
+        }
+        if let Some(auth) = &mut api.authentication {
+            apikey_key(auth, &origin.child("authentication"), &mut warnings);
+        }
+    }
+    // Tools and operations that `ref` an aggregate function inherit its name and description.
+    let mut functions: IndexMap<String, (Option<String>, Option<String>)> = IndexMap::new();
+    if let Some(body) = &capability.doc.capability {
+        for (_, aggregate) in valid(&body.aggregates) {
+            for (_, function) in valid(&aggregate.functions) {
+                if let Some(name) = &function.name {
+                    functions.insert(format!("{}.{name}", aggregate.namespace), (Some(name.clone()), function.description.clone()));
+                }
+            }
+        }
+    }
+    let path = capability.path.clone();
+    if let Some(body) = &mut capability.doc.capability {
+        for (e, exposes) in body.exposes.iter_mut().enumerate() {
+            let origin = Origin::new(&path, format!("/capability/exposes/{e}"));
+            match exposes {
+                Lenient::Ok(Exposes::Rest(rest)) => {
+                    if let Some(auth) = &mut rest.authentication {
+                        apikey_key(auth, &origin.child("authentication"), &mut warnings);
+                    }
+                    for (r, resource) in rest.resources.iter_mut().enumerate() {
+                        let Lenient::Ok(resource) = resource else { continue };
+                        let at = origin.child("resources").item(r).child("path");
+                        if let Some(path) = relative_path(&resource.path, &at, &mut warnings) {
+                            resource.path = path;
+                        }
+                        for op in resource.operations.iter_mut() {
+                            if let Lenient::Ok(op) = op {
+                                inherit(op, &functions);
+                            }
+                        }
+                    }
+                }
+                Lenient::Ok(Exposes::Mcp(mcp)) => {
+                    if let Some(auth) = &mut mcp.authentication {
+                        apikey_key(auth, &origin.child("authentication"), &mut warnings);
+                    }
+                    for tool in mcp.tools.iter_mut() {
+                        if let Lenient::Ok(tool) = tool {
+                            inherit(tool, &functions);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    for (origin, diagnostic) in warnings {
+        diagnostics.push(diagnostic.at(capability.span(&origin)));
+    }
+}
+
+/// A resource path without its leading `/` (`api/users`): the engine appends it to the base
+/// URI (consumes) or routes it (exposes) as `/api/users`.
+fn relative_path(path: &str, at: &Origin, warnings: &mut Vec<(Origin, Diagnostic)>) -> Option<String> {
+    if path.starts_with('/') {
+        return None;
+    }
+    let standard = format!("/{path}");
+    warnings.push((
+        at.clone(),
+        Diagnostic::warning("relative-path", format!("path `{path}` does not start with `/`; it is read as `{standard}`"))
+            .help(format!("write `path: {standard}`")),
+    ));
+    Some(standard)
+}
+
+/// The header (or query parameter) an `apikey` authentication sets: `key`, else the dialect's
+/// `name` (with `in` for `placement`), else `X-Api-Key`.
+fn apikey_key(auth: &mut AuthSpec, at: &Origin, warnings: &mut Vec<(Origin, Diagnostic)>) {
+    if !auth.kind.eq_ignore_ascii_case("apikey") || auth.key.is_some() {
+        return;
+    }
+    let placement = auth.placement.clone().or_else(|| auth.location.clone()).unwrap_or_else(|| "header".to_string());
+    let (key, diagnostic) = match &auth.name {
+        Some(name) => (
+            name.clone(),
+            Diagnostic::warning("apikey-name-in", format!("`apikey` authentication names its key with `name` (`{name}`)")),
+        ),
+        None => (
+            DEFAULT_APIKEY.to_string(),
+            Diagnostic::warning("apikey-default-key", format!("`apikey` authentication has no `key`; it is sent as `{DEFAULT_APIKEY}`")),
+        ),
+    };
+    warnings.push((at.clone(), diagnostic.help(format!("write `key: {key}` and `placement: {placement}`"))));
+    auth.key = Some(key);
+    auth.placement = Some(placement);
+}
+
+/// The header name of an `apikey` authentication without `key`.
+pub const DEFAULT_APIKEY: &str = "X-Api-Key";
+
+/// A unit that `ref`s an aggregate function takes the function's name and description when it
+/// has none of its own (as the engine's `AggregateRefResolver` does).
+fn inherit(unit: &mut Invocation, functions: &IndexMap<String, (Option<String>, Option<String>)>) {
+    let Some((name, description)) = unit.reference.as_ref().and_then(|r| functions.get(r)) else { return };
+    if unit.name.is_none() {
+        unit.name = name.clone();
+    }
+    if unit.description.is_none() {
+        unit.description = description.clone();
+    }
 }
 
 /// Checks the other `location`s a capability names against `scope`: MCP resources and prompts
@@ -612,7 +779,8 @@ fn check_locations(capability: &Capability, scope: &Scope, diagnostics: &mut Dia
     }
 }
 
-/// Reads `location` (relative to the importing file) and copies its adapter `import` in.
+/// Reads `location` (relative to the importing file) and copies its adapter `import` in;
+/// `false` (with a diagnostic) when it cannot.
 fn resolve_import(
     capability: &mut Capability,
     import: &ImportedConsumes,
@@ -620,12 +788,12 @@ fn resolve_import(
     scope: &Scope,
     sources: &mut SourceMap,
     diagnostics: &mut Diagnostics,
-) {
+) -> bool {
     let importing = origin.file.clone().unwrap_or_else(|| capability.path.clone());
     let target = resolve_location(&importing, &import.location);
     if let Err(diagnostic) = scope.check(&target, &import.location, capability.span(&origin.child("location"))) {
         diagnostics.push(diagnostic);
-        return;
+        return false;
     }
     if !capability.files.contains_key(target.as_path()) {
         let Some(mut file) = yaml::load(&target, sources, diagnostics) else {
@@ -634,7 +802,7 @@ fn resolve_import(
                     .at(capability.span(&origin.child("location")))
                     .help("`location` is resolved relative to the importing file; check the path"),
             );
-            return;
+            return false;
         };
         ikanos::normalize(&mut file, diagnostics);
         capability.files.insert(Arc::from(target.as_path()), file);
@@ -644,7 +812,7 @@ fn resolve_import(
         Ok(doc) => doc,
         Err(diagnostic) => {
             diagnostics.push(diagnostic);
-            return;
+            return false;
         }
     };
     let candidates = shared
@@ -663,7 +831,7 @@ fn resolve_import(
                     http.namespace = alias.clone();
                 }
                 capability.consumes.push(http);
-                return;
+                return true;
             }
             names.push(http.namespace.clone());
         }
@@ -679,7 +847,7 @@ fn resolve_import(
         } else {
             format!("namespaces there: {}", names.join(", "))
         }),
-    );
+    );    false
 }
 
 /// Resolves a `location` (`./x.yml`, `file:///./x.yml`, `file:///abs/x.yml`) against the file
@@ -724,6 +892,28 @@ pub fn mustache(template: &str) -> Vec<Piece> {
 /// The variable names a bind can provide for a placeholder: `env.X` and `X` both mean `X`.
 pub fn bind_variable(placeholder: &str) -> &str {
     placeholder.rsplit_once('.').map_or(placeholder, |(_, name)| name)
+}
+
+/// A name compared ignoring case and punctuation (`listnotes` ~ `list-notes`), for `call`
+/// targets that spell a consumed operation loosely.
+pub fn loose_name(name: &str) -> String {
+    name.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
+}
+
+/// The one target among `known` (`<namespace>.<operation>`) that `call` names when namespace
+/// and operation are each compared with [`loose_name`]; `None` when none or several match.
+pub fn loose_target<'k>(call: &str, known: impl IntoIterator<Item = &'k str>) -> Option<&'k str> {
+    let (namespace, operation) = call.split_once('.')?;
+    let key = (loose_name(namespace), loose_name(operation));
+    let mut found = known.into_iter().filter(|k| k.split_once('.').is_some_and(|(n, o)| (loose_name(n), loose_name(o)) == key));
+    let first = found.next()?;
+    found.next().is_none().then_some(first)
+}
+
+/// What makes two REST routes the same: the method and the path with `{{p}}` read as `{p}`,
+/// compared ignoring case. The engine routes a request to the first of equal routes.
+pub fn route_key(method: &str, path: &str) -> (String, String) {
+    (method.to_ascii_uppercase(), path.replace("{{", "{").replace("}}", "}").to_ascii_lowercase())
 }
 
 /// Path template variables: `{id}` and `{{id}}` both count.

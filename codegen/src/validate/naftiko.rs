@@ -53,7 +53,15 @@ impl<'a> Checker<'a> {
             ),
             _ => {}
         }
-        if cap.body().is_none() {
+        if cap.body().is_none() && !doc.consumes.is_empty() {
+            // A shared file other capabilities import; given directly, its clients are generated.
+            self.push(
+                Diagnostic::warning("consumes-only", "this document only declares consumed adapters; only their clients are generated")
+                    .at(cap.span(&cap.at("/consumes"))),
+                "import it from a capability: `consumes: [{import: <namespace>, location: ./shared/<file>.yaml}]`, \
+                 or put it under `capability: {consumes: [...], exposes: [...]}`",
+            );
+        } else if cap.body().is_none() {
             self.push(
                 Diagnostic::error("missing-field", "the document has no `capability` section").at(cap.span(&cap.at(""))),
                 "add `capability:` with `consumes` and `exposes`",
@@ -118,7 +126,6 @@ impl<'a> Checker<'a> {
                     let mut routes = IndexMap::new();
                     for (r, resource) in valid(&rest.resources) {
                         let r_origin = origin.child("resources").item(r);
-                        self.absolute_path(&resource.path, &r_origin, "write paths as `/segment/{param}`");
                         self.invalid_items(&resource.input_parameters, &r_origin.child("inputParameters"), "a parameter needs `name`");
                         self.invalid_items(&resource.operations, &r_origin.child("operations"), "an operation needs `method`");
                         let mut arguments: Vec<String> = naftiko::path_variables(&resource.path);
@@ -133,16 +140,28 @@ impl<'a> Checker<'a> {
                                     "use GET, POST, PUT, PATCH or DELETE",
                                 );
                             }
-                            let route = (method.clone(), resource.path.replace("{{", "{").replace("}}", "}").to_ascii_lowercase());
-                            if let Some(first) = routes.insert(route, op_origin.clone()) {
-                                self.duplicate("REST route", &format!("{method} {}", resource.path), &op_origin, &first);
+                            let route = naftiko::route_key(&method, &resource.path);
+                            if let Some(first) = routes.get(&route) {
+                                let first = cap.span(first);
+                                self.push(
+                                    Diagnostic::warning(
+                                        "shadowed-route",
+                                        format!("REST route `{method} {}` is already defined; this operation is not routed", resource.path),
+                                    )
+                                    .at(cap.span(&op_origin))
+                                    .label(format!("first defined at {first}")),
+                                    "the engine routes a request to the first match; give this operation its own path \
+                                     (`/items/{id}`) or method, or remove it",
+                                );
+                                continue;
                             }
+                            routes.insert(route, op_origin.clone());
                             let mut args = arguments.clone();
                             args.extend(valid(&op.input_parameters).map(|(_, p)| p.name.clone()));
                             if matches!(method.as_str(), "POST" | "PUT" | "PATCH") {
                                 args.push("body".to_string());
                             }
-                            self.invocation(op, &op_origin, &targets, &functions, Some(&args));
+                            self.invocation(op, &op_origin, &targets, &functions, Some(&args), true);
                         }
                     }
                 }
@@ -175,11 +194,11 @@ impl<'a> Checker<'a> {
                                 "add `name: <kebab-case-name>`",
                             ),
                         }
-                        self.invocation(tool, &tool_origin, &targets, &functions, None);
+                        self.invocation(tool, &tool_origin, &targets, &functions, None, true);
                     }
                     for (r, resource) in valid(&mcp.resources) {
                         if let Some(call) = &resource.call {
-                            self.call_target(call, &origin.child("resources").item(r).child("call"), &targets);
+                            self.call_target(call, &origin.child("resources").item(r).child("call"), &targets, false);
                         }
                     }
                 }
@@ -191,7 +210,7 @@ impl<'a> Checker<'a> {
             self.invalid_items(&aggregate.functions, &a_origin.child("functions"), "a function needs `name` and `description`");
             for (f, function) in valid(&aggregate.functions) {
                 let f_origin = a_origin.child("functions").item(f);
-                self.invocation(function, &f_origin, &targets, &functions, None);
+                self.invocation(function, &f_origin, &targets, &functions, None, false);
             }
         }
     }
@@ -258,7 +277,6 @@ impl<'a> Checker<'a> {
         let mut names = IndexMap::new();
         for (r, resource) in valid(&api.resources) {
             let r_origin = origin.child("resources").item(r);
-            self.absolute_path(&resource.path, &r_origin, "write paths relative to `baseUri`, starting with `/`");
             self.invalid_items(&resource.input_parameters, &r_origin.child("inputParameters"), "a parameter needs `name` and `in`");
             self.invalid_items(&resource.operations, &r_origin.child("operations"), "an operation needs `name` and `method`");
             let path_vars = naftiko::path_variables(&resource.path);
@@ -317,17 +335,6 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// A resource `path` must start with `/`.
-    fn absolute_path(&mut self, path: &str, resource: &Origin, help: &str) {
-        if !path.starts_with('/') {
-            self.push(
-                Diagnostic::error("invalid-path", format!("path `{path}` does not start with `/`"))
-                    .at(self.capability.span(&resource.child("path"))),
-                help,
-            );
-        }
-    }
-
     /// Checks `{{NAME}}` placeholders that refer to bound variables.
     fn variables(&mut self, text: &str, origin: &Origin) {
         for piece in naftiko::mustache(text) {
@@ -336,12 +343,17 @@ impl<'a> Checker<'a> {
                 if !self.bound.contains(name) {
                     let known: Vec<_> = self.bound.iter().cloned().collect();
                     let help = match closest(name, &known) {
-                        Some(close) => format!("did you mean `{close}`? Variables come from `binds[].keys`"),
+                        Some(close) => format!("did you mean `{close}`? Otherwise declare it: `binds: [{{namespace: env, keys: {{{name}: {name}}}}}]`"),
                         None => format!("declare it: `binds: [{{namespace: env, keys: {{{name}: {name}}}}}]`"),
                     };
+                    // The engine renders an unknown name as ""; capgen reads the environment
+                    // variable of that name at run time (an implicit `env` bind).
                     self.push(
-                        Diagnostic::error("unbound-variable", format!("`{{{{{var}}}}}` is not provided by any bind"))
-                            .at(self.capability.span(origin)),
+                        Diagnostic::warning(
+                            "unbound-variable",
+                            format!("`{{{{{var}}}}}` is not provided by any bind; it is read from environment variable `{name}`"),
+                        )
+                        .at(self.capability.span(origin)),
                         &help,
                     );
                 }
@@ -380,12 +392,6 @@ impl<'a> Checker<'a> {
                     &format!("add `{field}: '{{{{env.NAME}}}}'`, bound through `binds`"),
                 ),
             }
-        }
-        if auth.kind.eq_ignore_ascii_case("apikey") && auth.key.is_none() && auth.name.is_none() {
-            self.push(
-                Diagnostic::error("missing-field", "`apikey` authentication needs `key` (the header or query name)").at(cap.span(origin)),
-                "add `key: X-Api-Key` and `placement: header` (or `query`)",
-            );
         }
     }
 
@@ -474,10 +480,29 @@ impl<'a> Checker<'a> {
         names
     }
 
-    /// Reports an unknown `call`; returns the target when known.
-    fn call_target<'t>(&mut self, call: &str, origin: &Origin, targets: &'t IndexMap<String, Target<'a>>) -> Option<&'t Target<'a>> {
+    /// Reports an unknown `call`; returns the target when known. `skippable`: the call is a
+    /// REST operation's or a tool's own, which is left out (a warning) when its target is unknown.
+    fn call_target<'t>(
+        &mut self,
+        call: &str,
+        origin: &Origin,
+        targets: &'t IndexMap<String, Target<'a>>,
+        skippable: bool,
+    ) -> Option<&'t Target<'a>> {
         if let Some(target) = targets.get(call) {
             return Some(target);
+        }
+        if let Some(loose) = naftiko::loose_target(call, targets.keys().map(String::as_str)) {
+            self.push(
+                Diagnostic::warning("call-target-spelling", format!("`{call}` is read as `{loose}` (same name ignoring case and punctuation)"))
+                    .at(self.capability.span(origin)),
+                &format!("write `call: {loose}`"),
+            );
+            return targets.get(loose);
+        }
+        // Calls into a namespace whose import failed: the import's error says why.
+        if call.split_once('.').is_some_and(|(namespace, _)| self.capability.unresolved_imports.iter().any(|n| n == namespace)) {
+            return None;
         }
         let known: Vec<String> = targets.keys().cloned().collect();
         let help = match closest(call, &known) {
@@ -485,12 +510,13 @@ impl<'a> Checker<'a> {
             None if known.is_empty() => "this capability consumes no operations; add them under `consumes`".to_string(),
             None => format!("`call` names `<consumed namespace>.<operation>`; known: {}", preview(&known)),
         };
-        self.push(
+        let diagnostic = if skippable {
+            // The engine starts and fails this one operation when it is called.
+            Diagnostic::warning("unknown-call-target", format!("`{call}` is not a consumed operation; this operation is not generated"))
+        } else {
             Diagnostic::error("unknown-call-target", format!("`{call}` is not a consumed operation"))
-                .at(self.capability.span(origin))
-                .label("called here"),
-            &help,
-        );
+        };
+        self.push(diagnostic.at(self.capability.span(origin)).label("called here"), &help);
         None
     }
 
@@ -503,6 +529,7 @@ impl<'a> Checker<'a> {
         targets: &IndexMap<String, Target<'a>>,
         functions: &BTreeSet<String>,
         arguments: Option<&[String]>,
+        skippable: bool,
     ) {
         let cap = self.capability;
         self.invalid_items(&invocation.input_parameters, &origin.child("inputParameters"), "a parameter needs `name` and `type`");
@@ -534,7 +561,7 @@ impl<'a> Checker<'a> {
             );
         }
         if let Some(call) = &invocation.call
-            && let Some(target) = self.call_target(call, &origin.child("call"), targets)
+            && let Some(target) = self.call_target(call, &origin.child("call"), targets, skippable)
         {
             self.fills_path(invocation, target, origin, arguments, call);
         }
@@ -573,7 +600,7 @@ impl<'a> Checker<'a> {
         match step.kind.as_str() {
             "call" => match &step.call {
                 Some(call) => {
-                    self.call_target(call, &origin.child("call"), targets);
+                    self.call_target(call, &origin.child("call"), targets, false);
                 }
                 None => self.push(
                     Diagnostic::error("missing-field", "a `call` step needs `call`").at(self.capability.span(origin)),
@@ -620,8 +647,11 @@ impl<'a> Checker<'a> {
                 || arguments.iter().any(|a| a.eq_ignore_ascii_case(&var));
             if !filled {
                 self.push(
-                    Diagnostic::error("unfilled-path-parameter", format!("nothing fills path parameter `{var}` of `{call}`"))
-                        .at(self.capability.span(&origin.child("call"))),
+                    Diagnostic::warning(
+                        "path-parameter-from-query",
+                        format!("nothing in the exposed route fills path parameter `{var}` of `{call}`; callers pass it as query parameter `{var}`"),
+                    )
+                    .at(self.capability.span(&origin.child("call"))),
                     &format!("add a path variable `{{{var}}}` to the exposed path, an input parameter `{var}`, or `with: {{{var}: ...}}`"),
                 );
             }
