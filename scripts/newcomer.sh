@@ -149,6 +149,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {$client_main
 EOF
 (cd "$work/app-macro" && cargo build 2>"$work/macro.err") || fail "app-macro: $(cat "$work/macro.err")"
 grep -q "capgen: $workflow:" "$work/macro.err" || fail "the macro does not show the spec's warnings: $(cat "$work/macro.err")"
+! grep -q "is never" "$work/macro.err" || fail "unused parts of the generated API warn: $(cat "$work/macro.err")"
 expect_one_backup "$CARGO_TARGET_DIR/debug/app-macro"
 
 # 6. A build script.
@@ -169,6 +170,7 @@ fn main() {
 }
 EOF
 cat >"$work/app-build/src/main.rs" <<EOF
+#[allow(dead_code)] // a program using part of the generated API
 mod prisma {
     include!(concat!(env!("OUT_DIR"), "/capability.rs"));
 }
@@ -178,7 +180,9 @@ use prisma::client::postgres_management_database_backups::Client;
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {$client_main
 EOF
-(cd "$work/app-build" && cargo build --quiet)
+(cd "$work/app-build" && cargo build 2>"$work/build.err") || fail "app-build: $(cat "$work/build.err")"
+! grep -q "is never" "$work/build.err" || fail "unused parts of the generated API warn: $(cat "$work/build.err")"
+grep -q "warning\[legacy-bare-expression\]" "$work/build.err" || fail "the build script does not show the spec's warnings"
 expect_one_backup "$CARGO_TARGET_DIR/debug/app-build"
 
 # 7. The three crates are publishable.

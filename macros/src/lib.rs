@@ -113,8 +113,14 @@ fn expand(args: &Args, with_capability: bool) -> proc_macro2::TokenStream {
         Ok(generated) => {
             let tracked = track(generated.sources.paths().map(|p| p.as_ref()), span);
             let warnings = generated.warnings.iter().map(|warning| warn(&display_relative(warning, &root), span));
-            let modules = generated.inline_tokens();
-            quote! { #tracked #(#warnings)* #modules }
+            // The generated API is a library surface: a program using part of it is not warned
+            // about the rest (a binary's private module would be, item by item).
+            let modules = generated.modules.iter().map(|module| {
+                let name = syn::Ident::new(module.name, Span::call_site());
+                let tokens = &module.tokens;
+                quote! { #[allow(dead_code)] pub mod #name { #tokens } }
+            });
+            quote! { #tracked #(#warnings)* #(#modules)* }
         }
         Err(failure) => {
             let tracked = track(failure.sources.paths().map(|p| p.as_ref()), span);
