@@ -14,7 +14,8 @@
 # starts from the workspace's, so they build with the versions the workspace is tested with.
 #
 # Env: NEWCOMER_KEEP=1 keeps the temp dir; NEWCOMER_PUBLISH_VERIFY=0 skips building the
-# packaged crates in the publish dry-run (packaging only).
+# packaged crates in the publish dry-run (packaging only); NEWCOMER_TARGET_DIR reuses a target
+# dir of an earlier run (registry dependencies compiled already).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,7 +43,7 @@ git -C "$work/capgen" -c user.name=newcomer -c user.email=newcomer@example.inval
 url="file://$work/capgen"
 rev=$(git -C "$work/capgen" rev-parse HEAD)
 
-export CARGO_TARGET_DIR="$work/target"
+export CARGO_TARGET_DIR="${NEWCOMER_TARGET_DIR:-$work/target}"
 
 # 2. Install the CLI: from a git URL (the one used below) and from a checkout.
 step "cargo install --git $url capgen"
