@@ -14,8 +14,7 @@
 # starts from the workspace's, so they build with the versions the workspace is tested with.
 #
 # Env: NEWCOMER_KEEP=1 keeps the temp dir; NEWCOMER_PUBLISH_VERIFY=0 skips building the
-# packaged crates in the publish dry-run (packaging only); NEWCOMER_TARGET_DIR reuses a target
-# dir of an earlier run (registry dependencies compiled already).
+# packaged crates in the publish dry-run (packaging only).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,7 +42,9 @@ git -C "$work/capgen" -c user.name=newcomer -c user.email=newcomer@example.inval
 url="file://$work/capgen"
 rev=$(git -C "$work/capgen" rev-parse HEAD)
 
-export CARGO_TARGET_DIR="${NEWCOMER_TARGET_DIR:-$work/target}"
+# A fresh target dir, as `cargo install` uses: capgen records its commit when built
+# (codegen/build.rs), and a target dir reused across commits can keep an older one.
+export CARGO_TARGET_DIR="$work/target"
 
 # 2. Install the CLI: from a git URL (the one used below) and from a checkout.
 step "cargo install --git $url capgen"
