@@ -42,12 +42,8 @@ enum Command {
         /// Name of the generated crate [default: the capability file's name].
         #[arg(long)]
         crate_name: Option<String>,
-        /// Depend on capgen-runtime by path (relative to --out) instead of by version.
-        #[arg(long, value_name = "PATH", conflicts_with = "runtime_version")]
-        runtime_path: Option<String>,
-        /// capgen-runtime version requirement for the generated Cargo.toml.
-        #[arg(long, value_name = "VERSION", default_value = "0.1")]
-        runtime_version: String,
+        #[command(flatten)]
+        runtime: RuntimeArgs,
         /// Do not write: exit non-zero when the files in --out differ from what would be written.
         #[arg(long)]
         check: bool,
@@ -86,6 +82,36 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+}
+
+/// Where the generated crate takes `capgen-runtime` from. Default: this capgen's own source, a
+/// git dependency pinned to the commit it was built from (or, for a capgen installed from
+/// crates.io, the same version from crates.io).
+#[derive(clap::Args)]
+struct RuntimeArgs {
+    /// Depend on capgen-runtime by path (relative to --out), e.g. a checkout's `runtime/`.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["runtime_version", "runtime_git"])]
+    runtime_path: Option<String>,
+    /// Depend on capgen-runtime from crates.io with this version requirement.
+    #[arg(long, value_name = "VERSION", conflicts_with = "runtime_git")]
+    runtime_version: Option<String>,
+    /// Depend on capgen-runtime from this git repository (with --runtime-rev: at that commit).
+    #[arg(long, value_name = "URL")]
+    runtime_git: Option<String>,
+    /// The commit, tag or branch of --runtime-git.
+    #[arg(long, value_name = "REV", requires = "runtime_git")]
+    runtime_rev: Option<String>,
+}
+
+impl RuntimeArgs {
+    fn dependency(self) -> RuntimeDependency {
+        match self {
+            RuntimeArgs { runtime_path: Some(path), .. } => RuntimeDependency::Path(path),
+            RuntimeArgs { runtime_version: Some(version), .. } => RuntimeDependency::Version(version),
+            RuntimeArgs { runtime_git: Some(url), runtime_rev, .. } => RuntimeDependency::Git { url, rev: runtime_rev },
+            _ => RuntimeDependency::of_this_build(),
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -130,7 +156,7 @@ fn parse_source(text: &str) -> Result<(String, PathBuf), String> {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Generate { capability, specs, out, crate_name, runtime_path, runtime_version, check, strict, format } => {
+        Command::Generate { capability, specs, out, crate_name, runtime, check, strict, format } => {
             let crate_name = crate_name.unwrap_or_else(|| {
                 let named = capability.as_ref().or(specs.arazzo.first());
                 let stem = named.and_then(|p| p.file_stem()).map(|s| s.to_string_lossy().replace(['_', '.'], "-"));
@@ -138,10 +164,7 @@ fn main() -> ExitCode {
             });
             let settings = Settings {
                 crate_name,
-                runtime: match runtime_path {
-                    Some(path) => RuntimeDependency::Path(path),
-                    None => RuntimeDependency::Version(runtime_version),
-                },
+                runtime: runtime.dependency(),
                 strict,
             };
             let inputs = Inputs {
@@ -165,14 +188,14 @@ fn main() -> ExitCode {
                         let extra =
                             Inputs { capability: Some(file), sources: inputs.sources.clone(), allow_outside, ..Inputs::default() };
                         let checked = capgen::check(&extra, &Settings { strict, ..Settings::default() });
-                        report(&checked.diagnostics, &checked.sources, format);
+                        report_check(&checked.diagnostics, &checked.sources, format);
                     }
                     Kind::Arazzo => inputs.arazzo.push(file),
                     Kind::OpenApi => inputs.openapi.push(file),
                 }
             }
             let checked = capgen::check(&inputs, &Settings { strict, ..Settings::default() });
-            report(&checked.diagnostics, &checked.sources, format);
+            report_check(&checked.diagnostics, &checked.sources, format);
             if checked.diagnostics.has_errors() { ExitCode::FAILURE } else { ExitCode::SUCCESS }
         }
         Command::Migrate { file, to, out } => migrate(&file, &to, out.as_deref()),
@@ -246,12 +269,57 @@ fn generate(inputs: &Inputs, settings: &Settings, out: &Path, check: bool, forma
     match generated.write_crate(out, settings) {
         Ok(written) => {
             eprintln!("wrote {} file(s) to {}", written.len(), out.display());
+            eprint!("{}", next_steps(&generated, settings, out));
             ExitCode::SUCCESS
         }
         Err(failure) => {
             report(&failure.diagnostics, &failure.sources, format);
             ExitCode::FAILURE
         }
+    }
+}
+
+/// What to do with a freshly generated crate: where its runtime comes from, how to build and
+/// run it, how to depend on it, and the environment it reads.
+fn next_steps(generated: &capgen::Generated, settings: &Settings, out: &Path) -> String {
+    let manifest = out.join("Cargo.toml");
+    let runtime = match &settings.runtime {
+        RuntimeDependency::Path(path) => format!("the path {path}"),
+        RuntimeDependency::Version(version) => format!("crates.io, version {version}"),
+        RuntimeDependency::Git { url, rev: Some(rev) } => format!("{url} at {rev}"),
+        RuntimeDependency::Git { url, rev: None } => url.clone(),
+    };
+    let mut text = format!(
+        "capgen-runtime comes from {runtime} (--runtime-git, --runtime-path or --runtime-version to change)\n\
+         next:\n  \
+         cargo build --manifest-path {manifest}\n  \
+         cargo run --manifest-path {manifest} -- --help     # serve, call, run\n  \
+         or depend on it: {name} = {{ path = \"{out}\" }}   (path from your crate's directory)\n",
+        manifest = manifest.display(),
+        name = settings.crate_name,
+        out = out.display(),
+    );
+    let env: Vec<&str> = generated
+        .ir
+        .binds
+        .iter()
+        .filter_map(|bind| match &bind.source {
+            capgen::ir::BindSource::Env { var } => Some(var.as_str()),
+            capgen::ir::BindSource::File { .. } => None,
+        })
+        .collect();
+    if !env.is_empty() {
+        text.push_str(&format!("  set in the environment: {}\n", env.join(", ")));
+    }
+    text
+}
+
+/// `check`'s report: every diagnostic, and always the summary line (`0 errors, 0 warnings`
+/// when there is nothing to say).
+fn report_check(diagnostics: &Diagnostics, sources: &SourceMap, format: Format) {
+    report(diagnostics, sources, format);
+    if matches!(format, Format::Human) && diagnostics.is_empty() {
+        eprintln!("0 errors, 0 warnings");
     }
 }
 

@@ -21,8 +21,10 @@
 //!
 //! Paths are relative to the crate's `CARGO_MANIFEST_DIR`. Every file read is tracked, so
 //! editing a spec rebuilds the crate. Spec problems become compile errors at the macro call,
-//! each naming the spec file, line and column. The crate using the macro depends on
-//! `capgen-runtime`, `serde` (with `derive`) and `serde_json`.
+//! each naming the spec file, line and column; spec warnings become compiler warnings there
+//! (the `deprecated` lint, so `#[allow(deprecated)]` on the enclosing module silences them).
+//! The crate using the macro depends on `capgen-runtime` (feature `mcp`, or `server` when the
+//! capability exposes no MCP), `serde` (with `derive`), `serde_json` and `tokio`.
 
 use std::path::{Path, PathBuf};
 
@@ -110,8 +112,15 @@ fn expand(args: &Args, with_capability: bool) -> proc_macro2::TokenStream {
     match capgen::generate(&inputs, &capgen::Settings::default()) {
         Ok(generated) => {
             let tracked = track(generated.sources.paths().map(|p| p.as_ref()), span);
-            let modules = generated.inline_tokens();
-            quote! { #tracked #modules }
+            let warnings = generated.warnings.iter().map(|warning| warn(&display_relative(warning, &root), span));
+            // The generated API is a library surface: a program using part of it is not warned
+            // about the rest (a binary's private module would be, item by item).
+            let modules = generated.modules.iter().map(|module| {
+                let name = syn::Ident::new(module.name, Span::call_site());
+                let tokens = &module.tokens;
+                quote! { #[allow(dead_code)] pub mod #name { #tokens } }
+            });
+            quote! { #tracked #(#warnings)* #(#modules)* }
         }
         Err(failure) => {
             let tracked = track(failure.sources.paths().map(|p| p.as_ref()), span);
@@ -121,6 +130,22 @@ fn expand(args: &Args, with_capability: bool) -> proc_macro2::TokenStream {
             });
             quote! { #tracked #(#errors)* }
         }
+    }
+}
+
+/// A spec warning as a compiler warning at the macro call: stable Rust has no warning API for
+/// proc macros, so this uses a deprecated item (the `deprecated` lint; `#[allow(deprecated)]` on
+/// the enclosing module silences it). The note is the diagnostic with its location and help.
+fn warn(message: &str, span: Span) -> proc_macro2::TokenStream {
+    let note = LitStr::new(&format!("capgen: {message}"), span);
+    let item = syn::Ident::new("capgen_spec_warning", span);
+    quote::quote_spanned! {span=>
+        const _: () = {
+            #[deprecated(note = #note)]
+            #[allow(non_upper_case_globals)]
+            const #item: () = ();
+            #item
+        };
     }
 }
 

@@ -9,6 +9,8 @@ use capgen_runtime::workflow::{Outcome, RunOptions, WorkflowError};
 use capgen_runtime::{Auth, ClientConfig};
 use prisma_simulator::{Faults, RunningSimulator, SimulatorConfig};
 
+// The spec's warnings (shown by `capgen check`) are known here.
+#[allow(deprecated)]
 mod prisma {
     capgen_macros::include_capability!(
         "../specs/prisma/capabilities/postgres-management-database-backups.yaml",
