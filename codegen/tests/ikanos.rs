@@ -99,8 +99,9 @@ fn diagnostics_land_on_the_ikanos_source() {
     )
     .expect("write");
     let checked = check(&Inputs { capability: Some(path), ..Inputs::default() }, &Settings::default());
-    let error = checked.diagnostics.iter().find(|d| d.severity == capgen::Severity::Error).expect("an unknown call");
-    let span = error.span.as_ref().expect("located");
+    // A tool calling an unknown operation is left out with a warning (peers run the rest).
+    let unknown = checked.diagnostics.iter().find(|d| d.code == "unknown-call-target").expect("an unknown call");
+    let span = unknown.span.as_ref().expect("located");
     assert_eq!((span.line, span.column), (20, 15), "{}", checked.diagnostics);
 }
 
