@@ -171,6 +171,30 @@ pub fn generate(inputs: &Inputs, settings: &Settings) -> Result<Generated, Failu
         return Err(Failure { diagnostics, sources });
     }
     let ir = ir::build::build_with(capability.as_ref(), &openapi, &arazzo, inputs.all_operations);
+    lowering_warnings(&ir, &mut diagnostics);
+    let modules = emit::emit(&ir);
+    let source_path: Option<&Path> = match &capability {
+        Some(c) => Some(&c.path),
+        None => inputs.arazzo.first().map(PathBuf::as_path),
+    };
+    let source_name = source_path.map(file_name).unwrap_or_default();
+    Ok(Generated { ir, modules, warnings: diagnostics, sources, source_name })
+}
+
+/// [`check`], plus what only lowering finds (workflows left out of the crate): everything
+/// `capgen check` reports, so that it agrees with `capgen generate`.
+pub fn check_and_lower(inputs: &Inputs, settings: &Settings) -> Checked {
+    let mut checked = check(inputs, settings);
+    if !checked.diagnostics.has_errors() && (checked.capability.is_some() || !checked.arazzo.is_empty()) {
+        let ir = ir::build::build_with(checked.capability.as_ref(), &checked.openapi, &checked.arazzo, inputs.all_operations);
+        lowering_warnings(&ir, &mut checked.diagnostics);
+        checked.diagnostics = std::mem::take(&mut checked.diagnostics).sorted();
+    }
+    checked
+}
+
+/// Warnings lowering raises: a workflow it cannot compile is left out of the crate.
+fn lowering_warnings(ir: &ir::Ir, diagnostics: &mut Diagnostics) {
     for workflow in &ir.workflows {
         if let Some(reason) = &workflow.unsupported {
             diagnostics.push(
@@ -180,13 +204,6 @@ pub fn generate(inputs: &Inputs, settings: &Settings) -> Result<Generated, Failu
             );
         }
     }
-    let modules = emit::emit(&ir);
-    let source_path: Option<&Path> = match &capability {
-        Some(c) => Some(&c.path),
-        None => inputs.arazzo.first().map(PathBuf::as_path),
-    };
-    let source_name = source_path.map(file_name).unwrap_or_default();
-    Ok(Generated { ir, modules, warnings: diagnostics, sources, source_name })
 }
 
 fn canonical(path: &Path) -> PathBuf {

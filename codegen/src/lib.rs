@@ -22,4 +22,4 @@ pub use diagnostics::{Diagnostic, Diagnostics, Severity, SourceMap, Span};
 pub use emit::crate_files::RuntimeDependency;
 pub use builder::Builder;
 pub use parse::arazzo::LoadedArazzo;
-pub use generate::{Checked, Failure, Generated, Inputs, Settings, check, generate};
+pub use generate::{Checked, Failure, Generated, Inputs, Settings, check, check_and_lower, generate};

@@ -187,14 +187,14 @@ fn main() -> ExitCode {
                         // One capability per run; check the others separately.
                         let extra =
                             Inputs { capability: Some(file), sources: inputs.sources.clone(), allow_outside, ..Inputs::default() };
-                        let checked = capgen::check(&extra, &Settings { strict, ..Settings::default() });
+                        let checked = capgen::check_and_lower(&extra, &Settings { strict, ..Settings::default() });
                         report_check(&checked.diagnostics, &checked.sources, format);
                     }
                     Kind::Arazzo => inputs.arazzo.push(file),
                     Kind::OpenApi => inputs.openapi.push(file),
                 }
             }
-            let checked = capgen::check(&inputs, &Settings { strict, ..Settings::default() });
+            let checked = capgen::check_and_lower(&inputs, &Settings { strict, ..Settings::default() });
             report_check(&checked.diagnostics, &checked.sources, format);
             if checked.diagnostics.has_errors() { ExitCode::FAILURE } else { ExitCode::SUCCESS }
         }

@@ -93,3 +93,13 @@ fn help_describes_the_commands() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("generate") && stdout.contains("check"), "{stdout}");
 }
+
+#[test]
+fn check_reports_the_workflows_generate_leaves_out() {
+    // zeno.fm uploads a file (`multipart/form-data`): `generate` leaves that workflow out.
+    let output = capgen().args(["check", "../tests/corpus/arazzo-public/zeno.fm/workflows.arazzo.json"]).output().expect("capgen runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("warning[workflow-not-generated]"), "{stderr}");
+    assert!(stderr.contains("multipart/form-data"), "{stderr}");
+}

@@ -699,7 +699,13 @@ impl Request {
 
     /// Sets a JSON body from a value.
     pub fn json_value(self, body: serde_json::Value) -> Self {
-        self.body(body.to_string().into_bytes(), "application/json")
+        self.json_value_as(body, "application/json")
+    }
+
+    /// Sets a JSON body from a value, sent with another JSON content type (a vendor `+json`
+    /// type, a `charset` parameter).
+    pub fn json_value_as(self, body: serde_json::Value, content_type: &'static str) -> Self {
+        self.body(body.to_string().into_bytes(), content_type)
     }
 
     /// Sets a form body (`Content-Type: application/x-www-form-urlencoded`).

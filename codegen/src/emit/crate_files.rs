@@ -204,7 +204,7 @@ pub fn main_rs(ir: &Ir, modules: &[Module], crate_name: &str) -> TokenStream {
         call_arms.push(quote! {
             #name => {
                 let args = server::parse_args(pairs, &[#(#specs),*])?;
-                Ok(operations::#fn_name(clients, args).await?)
+                Ok(::std::boxed::Box::pin(operations::#fn_name(clients, args)).await?)
             }
         });
     }
@@ -250,7 +250,7 @@ pub fn main_rs(ir: &Ir, modules: &[Module], crate_name: &str) -> TokenStream {
                 #(#names)|* => {
                     let #args_binding = server::call_args(pairs, &[#(#specs),*])?;
                     #(#bindings)*
-                    let result = clients.#field.#method(#(#call_args),*).await?;
+                    let result = ::std::boxed::Box::pin(clients.#field.#method(#(#call_args),*)).await?;
                     Ok(::serde_json::to_value(result).unwrap_or_default())
                 }
             });
@@ -517,7 +517,8 @@ pub fn main_rs(ir: &Ir, modules: &[Module], crate_name: &str) -> TokenStream {
             Ok(client::Clients { #(#client_fields)* })
         }
 
-        #[doc = " Runs one operation by name with `NAME=VALUE` arguments."]
+        #[doc = " Runs one operation by name with `NAME=VALUE` arguments. Each arm boxes its future, so the"]
+        #[doc = " stack holds one operation's state, not the largest of hundreds."]
         async fn call(
             clients: &client::Clients,
             operation: &str,

@@ -632,7 +632,8 @@ impl WorkflowEmitter<'_> {
                 #(#replacements)*
             };
             builder = match &body.encoding {
-                BodyEncoding::Json => quote! { #builder.json_value(payload) },
+                BodyEncoding::Json { content_type } if content_type == "application/json" => quote! { #builder.json_value(payload) },
+                BodyEncoding::Json { content_type } => quote! { #builder.json_value_as(payload, #content_type) },
                 BodyEncoding::Form => quote! { #builder.form(&payload) },
                 BodyEncoding::Text { content_type } => {
                     quote! { #builder.text(::capgen_runtime::workflow::text(&payload), #content_type) }

@@ -142,7 +142,8 @@ pub struct CallBody {
 /// How a step's request body is sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BodyEncoding {
-    Json,
+    /// JSON, sent with this content type (`application/json`, a vendor `+json` type, …).
+    Json { content_type: String },
     /// `application/x-www-form-urlencoded`.
     Form,
     /// The payload as text (`text/*`, XML), with this content type.
@@ -681,7 +682,7 @@ impl Lowering<'_> {
         let encoding = if content_type.contains("x-www-form-urlencoded") {
             BodyEncoding::Form
         } else if content_type.contains("json") {
-            BodyEncoding::Json
+            BodyEncoding::Json { content_type: content_type.clone() }
         } else if content_type.starts_with("text/") || content_type.contains("xml") {
             BodyEncoding::Text { content_type: content_type.clone() }
         } else {
@@ -1168,7 +1169,7 @@ mod tests {
         ]);
         assert_eq!(create.headers, vec![("Authorization".to_string(), bearer)]);
         let body = create.body.as_ref().expect("a JSON body");
-        assert_eq!(body.encoding, BodyEncoding::Json);
+        assert_eq!(body.encoding, BodyEncoding::Json { content_type: "application/json".to_string() });
         assert_eq!(body.payload, Value::Object(vec![("label".to_string(), Value::Input { field: "backup_label".to_string(), pointer: None })]));
         assert_eq!(w.steps[0].criteria[0].check, Check::Condition(Cond::Status(CompareOp::Eq, 202)));
         assert_eq!(w.steps[0].outputs[0].value, Value::ResponseBody(Some("/id".to_string())));

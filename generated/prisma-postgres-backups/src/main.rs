@@ -339,7 +339,8 @@ fn clients(
         },
     })
 }
-/// Runs one operation by name with `NAME=VALUE` arguments.
+/// Runs one operation by name with `NAME=VALUE` arguments. Each arm boxes its future, so the
+/// stack holds one operation's state, not the largest of hundreds.
 async fn call(
     clients: &client::Clients,
     operation: &str,
@@ -348,39 +349,65 @@ async fn call(
     match operation {
         "listdatabasebackups" => {
             let args = server::parse_args(pairs, &[("databaseid", Kind::String)])?;
-            Ok(operations::list_database_backups(clients, args).await?)
+            Ok(
+                ::std::boxed::Box::pin(operations::list_database_backups(clients, args))
+                    .await?,
+            )
         }
         "createdatabasebackup" => {
             let args = server::parse_args(
                 pairs,
                 &[("databaseid", Kind::String), ("body", Kind::Json)],
             )?;
-            Ok(operations::create_database_backup(clients, args).await?)
+            Ok(
+                ::std::boxed::Box::pin(operations::create_database_backup(clients, args))
+                    .await?,
+            )
         }
         "restoredatabasebackup" => {
             let args = server::parse_args(
                 pairs,
                 &[("databaseid", Kind::String), ("backupid", Kind::String)],
             )?;
-            Ok(operations::restore_database_backup(clients, args).await?)
+            Ok(
+                ::std::boxed::Box::pin(
+                        operations::restore_database_backup(clients, args),
+                    )
+                    .await?,
+            )
         }
         "prisma-list-database-backups" => {
             let args = server::parse_args(pairs, &[("databaseId", Kind::String)])?;
-            Ok(operations::prisma_list_database_backups(clients, args).await?)
+            Ok(
+                ::std::boxed::Box::pin(
+                        operations::prisma_list_database_backups(clients, args),
+                    )
+                    .await?,
+            )
         }
         "prisma-create-manual-database-backup" => {
             let args = server::parse_args(
                 pairs,
                 &[("databaseId", Kind::String), ("body", Kind::Json)],
             )?;
-            Ok(operations::prisma_create_manual_database_backup(clients, args).await?)
+            Ok(
+                ::std::boxed::Box::pin(
+                        operations::prisma_create_manual_database_backup(clients, args),
+                    )
+                    .await?,
+            )
         }
         "prisma-restore-database-backup" => {
             let args = server::parse_args(
                 pairs,
                 &[("databaseId", Kind::String), ("backupId", Kind::String)],
             )?;
-            Ok(operations::prisma_restore_database_backup(clients, args).await?)
+            Ok(
+                ::std::boxed::Box::pin(
+                        operations::prisma_restore_database_backup(clients, args),
+                    )
+                    .await?,
+            )
         }
         "backup-and-restore-database" => {
             let args = server::parse_args(
@@ -393,14 +420,21 @@ async fn call(
                     ("retryAfterSeconds", Kind::Number),
                 ],
             )?;
-            Ok(operations::run_backup_and_restore_database(clients, args).await?)
+            Ok(
+                ::std::boxed::Box::pin(
+                        operations::run_backup_and_restore_database(clients, args),
+                    )
+                    .await?,
+            )
         }
         "postgres-management-database-backups.listdatabasebackups" => {
             let args = server::call_args(pairs, &[("databaseId", Kind::String)])?;
             let database_id: String = server::required_arg(&args, "databaseId")?;
-            let result = clients
-                .postgres_management_database_backups
-                .list_database_backups(&database_id)
+            let result = ::std::boxed::Box::pin(
+                    clients
+                        .postgres_management_database_backups
+                        .list_database_backups(&database_id),
+                )
                 .await?;
             Ok(::serde_json::to_value(result).unwrap_or_default())
         }
@@ -411,9 +445,11 @@ async fn call(
             )?;
             let database_id: String = server::required_arg(&args, "databaseId")?;
             let body: Option<types::BackupCreate> = server::optional_arg(&args, "body")?;
-            let result = clients
-                .postgres_management_database_backups
-                .create_database_backup(&database_id, body.as_ref())
+            let result = ::std::boxed::Box::pin(
+                    clients
+                        .postgres_management_database_backups
+                        .create_database_backup(&database_id, body.as_ref()),
+                )
                 .await?;
             Ok(::serde_json::to_value(result).unwrap_or_default())
         }
@@ -424,9 +460,11 @@ async fn call(
             )?;
             let database_id: String = server::required_arg(&args, "databaseId")?;
             let backup_id: String = server::required_arg(&args, "backupId")?;
-            let result = clients
-                .postgres_management_database_backups
-                .restore_database_backup(&database_id, &backup_id)
+            let result = ::std::boxed::Box::pin(
+                    clients
+                        .postgres_management_database_backups
+                        .restore_database_backup(&database_id, &backup_id),
+                )
                 .await?;
             Ok(::serde_json::to_value(result).unwrap_or_default())
         }
