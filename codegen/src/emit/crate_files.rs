@@ -435,6 +435,12 @@ pub fn main_rs(ir: &Ir, modules: &[Module], crate_name: &str) -> TokenStream {
     // clap's derive recognises `Vec<String>` fields by their written form, so the `Cli` types
     // are spelled plainly.
     let doc = format!(" `{crate_name}`: the command-line front of the generated capability.");
+    let durable_doc = crate::emit::restate::has_durable(ir).then(|| {
+        quote! {
+            #![doc = " - `run <workflow-id> --durable --id RUN_ID …`: the same on Restate; `restate-serve`: the"]
+            #![doc = "   endpoint Restate calls (both with the `restate` feature; README: Durable workflows)."]
+        }
+    });
     quote! {
         #![doc = #doc]
         #![doc = ""]
@@ -442,6 +448,7 @@ pub fn main_rs(ir: &Ir, modules: &[Module], crate_name: &str) -> TokenStream {
         #![doc = " - `mcp-stdio`: MCP over stdin/stdout (when the capability exposes MCP)."]
         #![doc = " - `call <operation> --arg NAME=VALUE…`: one operation, JSON result on stdout."]
         #![doc = " - `run <workflow-id> --input NAME=VALUE…`: one Arazzo workflow (when there are any)."]
+        #durable_doc
         #![doc = ""]
         #![doc = " `--help` names the namespaces, environment variables, operations and workflows."]
         #![doc = ""]

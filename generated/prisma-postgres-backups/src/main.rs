@@ -7,6 +7,8 @@
 //! - `mcp-stdio`: MCP over stdin/stdout (when the capability exposes MCP).
 //! - `call <operation> --arg NAME=VALUE…`: one operation, JSON result on stdout.
 //! - `run <workflow-id> --input NAME=VALUE…`: one Arazzo workflow (when there are any).
+//! - `run <workflow-id> --durable --id RUN_ID …`: the same on Restate; `restate-serve`: the
+//!   endpoint Restate calls (both with the `restate` feature; README: Durable workflows).
 //!
 //! `--help` names the namespaces, environment variables, operations and workflows.
 //!
