@@ -75,6 +75,8 @@ pub fn corpus_workflows(root: &Path) -> Vec<(PathBuf, Vec<(&'static str, PathBuf
     files.push((fixtures.join("bnpl-arazzo.corrected.yaml"), vec![("BnplApi", examples.join("bnpl-openapi.yaml"))]));
     // Every loose form peers accept (codegen/tests/corpus_workflows.rs checks the warnings).
     files.push((root.join("../codegen/tests/fixtures/arazzo-loose/loose.arazzo.yaml"), Vec::new()));
+    // A workflow of another document (`type: arazzo` source), ids with spaces in expressions.
+    files.push((root.join("../codegen/tests/fixtures/arazzo-loose/workflow-source.arazzo.yaml"), Vec::new()));
     // Real documents (Jentic's public workflows), each next to its OpenAPI document.
     let public = root.join("corpus/arazzo-public");
     println!("cargo:rerun-if-changed={}", public.display());

@@ -256,6 +256,10 @@ pub enum LegacyKind {
     PointerWithoutSlash,
     /// `$steps.s.x` (standard: `$steps.s.outputs.x`), as arazzo-runner reads it.
     StepWithoutOutputs,
+    /// `$steps.get item.outputs.x`: a step or workflow id with spaces, read up to the `.` after
+    /// it (as arazzo-runner does). `standard` is the id with `_` for each space, the id to
+    /// rename the step or workflow to.
+    IdWithSpaces,
 }
 
 /// One legacy form found while parsing: replace `len` bytes at `offset` with `standard`.
@@ -607,6 +611,24 @@ fn take_id<'a>(rest: &'a str, base: usize, what: &str) -> Result<(&'a str, &'a s
     }
 }
 
+/// [`take_id`], also reading an id with spaces (`get item`) up to the `.` that follows it, as
+/// arazzo-runner does; reported as [`LegacyKind::IdWithSpaces`]. Only ids are read so: the
+/// `.` after them ends them, where a space elsewhere would end the expression.
+fn take_spaced_id<'a>(rest: &'a str, base: usize, what: &str, legacy: &mut Vec<Legacy>) -> Result<(&'a str, &'a str), ExprError> {
+    let end = rest.find(|c: char| !is_id_char(c)).unwrap_or(rest.len());
+    if end > 0
+        && rest[end..].starts_with(' ')
+        && let Some(dot) = rest.find('.')
+        && let id = &rest[..dot]
+        && !id.ends_with(' ')
+        && id.chars().all(|c| is_id_char(c) || c == ' ')
+    {
+        legacy.push(Legacy { kind: LegacyKind::IdWithSpaces, offset: base, len: dot, standard: id.replace(' ', "_") });
+        return Ok((id, &rest[dot + 1..]));
+    }
+    take_id(rest, base, what)
+}
+
 /// A field name (`1*(ALPHA / DIGIT / "." / "-" / "_")`) up to an optional `#pointer`.
 /// With `path`, `[`, `]` may appear too: a step output read with a path (`items[0].id`), which
 /// [`output_path`] resolves against the step's declared outputs.
@@ -633,7 +655,7 @@ fn take_field(
 }
 
 fn parse_steps(rest: &str, base: usize, legacy: &mut Vec<Legacy>) -> Result<Expr, ExprError> {
-    let (step_id, after) = take_id(rest, base, "step id")?;
+    let (step_id, after) = take_spaced_id(rest, base, "step id", legacy)?;
     let at = base + step_id.len() + 1;
     let Some(output_part) = after.strip_prefix("outputs.") else {
         let word = after.split(['.', '#', '[']).next().unwrap_or_default();
@@ -681,7 +703,7 @@ pub fn output_path(output: &str, declared: &[&str]) -> Option<(String, Vec<Strin
 }
 
 fn parse_workflows(rest: &str, base: usize, legacy: &mut Vec<Legacy>) -> Result<Expr, ExprError> {
-    let (workflow_id, after) = take_id(rest, base, "workflow id")?;
+    let (workflow_id, after) = take_spaced_id(rest, base, "workflow id", legacy)?;
     let at = base + workflow_id.len() + 1;
     let (field, field_rest, skip) = if let Some(r) = after.strip_prefix("inputs.") {
         (WorkflowField::Inputs, r, 7)
@@ -1244,11 +1266,32 @@ fn operand_len(bytes: &[u8], start: usize) -> usize {
             || (b == b'&' && next == Some(b'&'))
             || (b == b'|' && next == Some(b'|'));
         if stop {
-            break;
+            match spaced_id_end(bytes, start, i) {
+                Some(end) => i = end,
+                None => break,
+            }
         }
         i += 1;
     }
     i - start
+}
+
+/// At a space inside the id of `$steps.<id>` or `$workflows.<id>` (an id with spaces,
+/// [`LegacyKind::IdWithSpaces`]), the index of the `.` that ends the id.
+fn spaced_id_end(bytes: &[u8], start: usize, at: usize) -> Option<usize> {
+    if bytes[at] != b' ' {
+        return None;
+    }
+    let so_far = &bytes[start..at];
+    let id = so_far.strip_prefix(b"$steps.").or_else(|| so_far.strip_prefix(b"$workflows."))?;
+    if id.is_empty() || id.contains(&b'.') {
+        return None;
+    }
+    let mut end = at;
+    while end < bytes.len() && (bytes[end] == b' ' || bytes[end].is_ascii_alphanumeric() || matches!(bytes[end], b'_' | b'-')) {
+        end += 1;
+    }
+    (bytes.get(end) == Some(&b'.') && bytes[end - 1] != b' ').then_some(end)
 }
 
 struct CondParser<'a> {

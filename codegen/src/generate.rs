@@ -95,29 +95,48 @@ pub fn check(inputs: &Inputs, settings: &Settings) -> Checked {
         naftiko::load_capability_in(path, &Scope::new(path, inputs.allow_outside), &mut sources, &mut diagnostics)
     });
 
-    // Arazzo documents, and the OpenAPI file each of their sources resolves to.
+    // Arazzo documents, and the file each of their sources resolves to. `type: arazzo` sources
+    // (workflows of another document) are loaded as Arazzo documents in turn, once each.
     let mut arazzo_docs = Vec::new();
-    for path in &inputs.arazzo {
-        if let Some(doc) = crate::parse::arazzo::load_arazzo(path, &mut sources, &mut diagnostics) {
-            let mut resolved = Vec::new();
-            let scope = Scope::new(path, inputs.allow_outside);
-            for (name, result) in crate::parse::arazzo::resolve_sources_in(&doc, &inputs.sources, &scope) {
-                match result {
-                    Ok(path) => resolved.push((name, Some(path))),
-                    Err(diagnostic) => {
-                        diagnostics.push(diagnostic);
-                        resolved.push((name, None));
+    let mut arazzo_paths: Vec<PathBuf> = Vec::new();
+    let mut queue: Vec<PathBuf> = inputs.arazzo.clone();
+    let mut next = 0;
+    while next < queue.len() {
+        let path = queue[next].clone();
+        next += 1;
+        if arazzo_paths.contains(&canonical(&path)) {
+            continue;
+        }
+        arazzo_paths.push(canonical(&path));
+        let Some(doc) = crate::parse::arazzo::load_arazzo(&path, &mut sources, &mut diagnostics) else {
+            continue;
+        };
+        let mut resolved = Vec::new();
+        let scope = Scope::new(&path, inputs.allow_outside);
+        for (name, result) in crate::parse::arazzo::resolve_sources_in(&doc, &inputs.sources, &scope) {
+            match result {
+                Ok(path) => {
+                    if doc.is_arazzo_source(&name) {
+                        queue.push(path.clone());
                     }
+                    resolved.push((name, Some(path)));
+                }
+                Err(diagnostic) => {
+                    diagnostics.push(diagnostic);
+                    resolved.push((name, None));
                 }
             }
-            arazzo_docs.push((doc, resolved));
         }
+        arazzo_docs.push((doc, resolved));
     }
 
     // OpenAPI documents: given directly, or named by an Arazzo source. Each is loaded once.
     let mut openapi_docs: Vec<openapi::OpenApiDoc> = Vec::new();
     let mut loaded: Vec<(PathBuf, Option<usize>)> = Vec::new();
-    let wanted = inputs.openapi.iter().chain(arazzo_docs.iter().flat_map(|(_, r)| r.iter().filter_map(|(_, p)| p.as_ref())));
+    let named = arazzo_docs
+        .iter()
+        .flat_map(|(doc, r)| r.iter().filter(|(name, _)| !doc.is_arazzo_source(name)).filter_map(|(_, p)| p.as_ref()));
+    let wanted = inputs.openapi.iter().chain(named);
     for path in wanted {
         let key = canonical(path);
         if loaded.iter().any(|(k, _)| *k == key) {
@@ -138,16 +157,24 @@ pub fn check(inputs: &Inputs, settings: &Settings) -> Checked {
             diagnostics = naftiko::strict_loose_forms(diagnostics);
         }
     }
+    let loaded_paths: Vec<PathBuf> = arazzo_docs.iter().map(|(doc, _)| canonical(&doc.file.path)).collect();
+    let arazzo_index = |path: &Path| loaded_paths.iter().position(|p| *p == canonical(path));
     let arazzo: Vec<LoadedArazzo> = arazzo_docs
         .into_iter()
-        .map(|(doc, resolved)| LoadedArazzo {
-            doc,
-            sources: resolved.into_iter().map(|(name, path)| (name, path.as_deref().and_then(index_for))).collect(),
+        .map(|(doc, resolved)| {
+            let (workflow_sources, sources): (Vec<_>, Vec<_>) = resolved.into_iter().partition(|(name, _)| doc.is_arazzo_source(name));
+            LoadedArazzo {
+                sources: sources.into_iter().map(|(name, path)| (name, path.as_deref().and_then(index_for))).collect(),
+                workflow_sources: workflow_sources.into_iter().map(|(name, path)| (name, path.as_deref().and_then(arazzo_index))).collect(),
+                doc,
+            }
         })
         .collect();
     for loaded in &arazzo {
         let sources: Vec<_> = loaded.sources.iter().map(|(name, index)| (name.clone(), index.map(|i| &openapi_docs[i]))).collect();
-        crate::validate::arazzo_against_openapi(&loaded.doc, &sources, &mut diagnostics);
+        let workflow_sources: Vec<_> =
+            loaded.workflow_sources.iter().map(|(name, index)| (name.clone(), index.map(|i| &arazzo[i].doc))).collect();
+        crate::validate::arazzo_against_openapi(&loaded.doc, &sources, &workflow_sources, &mut diagnostics);
     }
     if settings.strict {
         diagnostics = crate::validate::arazzo::strict(diagnostics);

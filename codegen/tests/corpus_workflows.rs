@@ -183,3 +183,56 @@ fn parameters_the_operation_does_not_declare_are_warned_about() {
         ]
     );
 }
+
+fn workflow_source_fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/arazzo-loose/workflow-source.arazzo.yaml")
+}
+
+/// A step runs a workflow of another document (`type: arazzo` source): that document is loaded
+/// and compiled into the same crate, and the step calls its function. Ids with spaces inside
+/// expressions are read up to the `.` that ends them, with a warning.
+#[test]
+fn workflows_of_a_type_arazzo_source_are_compiled_and_called() {
+    let inputs = Inputs { arazzo: vec![workflow_source_fixture()], ..Inputs::default() };
+    let generated = generate(&inputs, &Settings::default()).unwrap_or_else(|f| panic!("{f}"));
+    let warnings: Vec<(&str, usize, String)> = generated
+        .warnings
+        .iter()
+        .map(|d| (d.code, d.span.as_ref().map_or(0, |s| s.line), d.help.clone().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            ("legacy-id-with-spaces", 27, "rename `create item` to `create_item` and write `$steps.create_item.outputs.id`".to_string()),
+            ("legacy-id-with-spaces", 29, "rename `create item` to `create_item` and write `$steps.create_item.outputs.id != null`".to_string()),
+            ("legacy-id-with-spaces", 33, "rename `create item` to `create_item` and write `$steps.create_item.outputs.id`".to_string()),
+        ]
+    );
+    let ids: Vec<&str> = generated.ir.workflows.iter().map(|w| w.workflow_id.as_str()).collect();
+    assert_eq!(ids, ["createThenRead", "readItem"]);
+    assert!(generated.ir.workflows.iter().all(|w| w.unsupported.is_none()));
+    let code = generated.render_module("workflows").expect("a workflows module").unwrap_or_else(|f| panic!("{f}"));
+    assert!(code.contains("run_read_item(clients, &called_inputs, run)"), "{code}");
+
+    let Err(strict) = generate(&inputs, &Settings { strict: true, ..Settings::default() }) else { panic!("--strict rejects ids with spaces") };
+    assert_eq!(strict.diagnostics.error_count(), 3, "{strict}");
+}
+
+#[test]
+fn a_workflow_the_arazzo_source_does_not_have_is_an_error_with_a_suggestion() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fixtures = workflow_source_fixture().parent().expect("fixture dir").to_path_buf();
+    for file in ["openapi.yaml", "reading.arazzo.yaml"] {
+        std::fs::copy(fixtures.join(file), dir.path().join(file)).expect("copy");
+    }
+    let text = std::fs::read_to_string(workflow_source_fixture()).expect("fixture").replace("reading.readItem", "reading.readItems");
+    let path = dir.path().join("main.arazzo.yaml");
+    std::fs::write(&path, text).expect("write");
+    let Err(failure) = generate(&Inputs { arazzo: vec![path], ..Inputs::default() }, &Settings::default()) else {
+        panic!("readItems does not exist")
+    };
+    let error = failure.diagnostics.iter().find(|d| d.code == "unknown-workflow-id").unwrap_or_else(|| panic!("{failure}"));
+    assert_eq!(error.message, "source `reading` has no workflow `readItems`");
+    assert_eq!(error.help.as_deref(), Some("did you mean `readItem`?"));
+    assert_eq!(error.span.as_ref().map(|s| (s.line, s.column)), Some((25, 45)));
+}

@@ -266,7 +266,17 @@ pub fn lower(arazzo: &[LoadedArazzo], openapi: &[OpenApiDoc], apis: &[ConsumedAp
                 unsupported: None,
                 notes: Vec::new(),
             };
-            let find_workflow = |id: &str| index.iter().position(|(dd, ww, _, _)| *dd == *d && arazzo[*dd].doc.workflows[*ww].workflow_id == id);
+            // A workflow of this document, or `$sourceDescriptions.<source>.<id>` of a `type: arazzo` source.
+            let find_workflow = |id: &str| {
+                let (doc, id) = match crate::expr::parse_expression(id) {
+                    Ok(crate::expr::Expr::SourceDescription { source, reference }) => {
+                        let doc = loaded.workflow_sources.iter().find(|(name, _)| *name == source).and_then(|(_, doc)| *doc)?;
+                        (doc, reference)
+                    }
+                    _ => (*d, id.to_string()),
+                };
+                index.iter().position(|(dd, ww, _, _)| *dd == doc && arazzo[*dd].doc.workflows[*ww].workflow_id == id)
+            };
             let mut lowering = Lowering { doc: &loaded.doc, loaded, openapi, apis, workflow: source, find_workflow: &find_workflow, notes: Vec::new(), locals: IndexMap::new() };
             match lowering.workflow() {
                 Ok((inputs, steps, outputs, depends_on)) => {
@@ -476,10 +486,7 @@ impl Lowering<'_> {
         let parameters = self.parameters(&step.parameters)?;
         let mut scope = StepScope { called: called.to_vec(), ..StepScope::default() };
         let kind = if let Some(workflow_id) = &step.workflow_id {
-            if workflow_id.starts_with('$') {
-                return Err(format!("calling workflow `{workflow_id}` of another source description is not supported"));
-            }
-            let index = (self.find_workflow)(workflow_id).ok_or_else(|| format!("workflow `{workflow_id}` is not in this document"))?;
+            let index = (self.find_workflow)(workflow_id).ok_or_else(|| format!("workflow `{workflow_id}` is not in this document or a loaded `type: arazzo` source"))?;
             scope.place = Some(Place::WorkflowStepInput);
             let mut values = Vec::new();
             for (name, _, value) in &parameters {

@@ -819,11 +819,20 @@ pub fn resolve_sources_in(
 }
 
 
-/// An Arazzo document and the OpenAPI document each of its sources resolved to (an index into
-/// the loaded OpenAPI documents, `Checked::openapi`; `None` when it could not be loaded).
+/// An Arazzo document and what each of its sources resolved to: for `type: openapi` (or untyped)
+/// sources an index into the loaded OpenAPI documents (`Checked::openapi`), for `type: arazzo`
+/// sources an index into the loaded Arazzo documents; `None` when it could not be loaded.
 pub struct LoadedArazzo {
     pub doc: ArazzoDoc,
     pub sources: Vec<(String, Option<usize>)>,
+    pub workflow_sources: Vec<(String, Option<usize>)>,
+}
+
+impl ArazzoDoc {
+    /// Whether source `name` is declared `type: arazzo` (workflows of another Arazzo document).
+    pub fn is_arazzo_source(&self, name: &str) -> bool {
+        self.source_descriptions.iter().any(|s| s.name == name && s.kind == Some(SourceType::Arazzo))
+    }
 }
 
 #[cfg(test)]

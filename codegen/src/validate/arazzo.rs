@@ -27,6 +27,8 @@ use crate::parse::yaml::{child, item};
 #[derive(Clone, Debug, Default)]
 pub struct KnownOperations {
     pub sources: IndexMap<String, SourceOperations>,
+    /// `type: arazzo` sources that loaded: source name → the workflowIds of that document.
+    pub workflows: IndexMap<String, Vec<String>>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -61,6 +63,7 @@ pub const LOOSE_FORMS: &[&str] = &[
     "legacy-body-dot-path",
     "legacy-pointer-without-slash",
     "legacy-step-without-outputs",
+    "legacy-id-with-spaces",
     "legacy-step-output-path",
     "legacy-operation-path-source",
     "legacy-operation-id-source",
@@ -588,12 +591,37 @@ impl<'a> Checker<'a> {
         false
     }
 
+    /// `$sourceDescriptions.<source>.<workflow>`: the workflow exists in that `type: arazzo`
+    /// document (when it loaded; a source of another type has no workflows).
+    fn remote_workflow_exists(&mut self, source: &str, workflow: &str, text: &str, pointer: &str) {
+        let at = 20 + source.len() + 1;
+        let (message, help) = match self.operations.workflows.get(source) {
+            Some(ids) if ids.iter().any(|id| id == workflow) => return,
+            Some(ids) => (
+                format!("source `{source}` has no workflow `{workflow}`"),
+                match expr::closest(workflow, &ids.iter().map(String::as_str).collect::<Vec<_>>()) {
+                    Some(best) => format!("did you mean `{best}`?"),
+                    None => format!("workflows of `{source}`: {}", ids.join(", ")),
+                },
+            ),
+            None if self.doc.is_arazzo_source(source) => return,
+            None => (
+                format!("source `{source}` is not an Arazzo document, so it has no workflows"),
+                "declare it with `type: arazzo`, or name an operation with `operationId` instead".to_string(),
+            ),
+        };
+        let span = self.locate(pointer, text, at, workflow.len());
+        self.push(Diagnostic::error("unknown-workflow-id", message).at(span).help(help));
+    }
+
     /// A workflowId reference (local, or `$sourceDescriptions.x.y`); the local workflow if any.
     fn workflow_ref(&mut self, workflow_id: &str, pointer: &str, field: &str) -> Option<&'a Workflow> {
         if workflow_id.starts_with("$sourceDescriptions.") {
             match expr::parse_expression(workflow_id) {
-                Ok(Expr::SourceDescription { source, .. }) => {
-                    self.source_exists(&source, workflow_id, pointer, 20);
+                Ok(Expr::SourceDescription { source, reference }) => {
+                    if self.source_exists(&source, workflow_id, pointer, 20) {
+                        self.remote_workflow_exists(&source, &reference, workflow_id, pointer);
+                    }
                 }
                 Ok(_) => {}
                 Err(e) => self.expr_error("invalid-expression", &e, workflow_id, pointer),
@@ -1222,6 +1250,12 @@ impl<'a> Checker<'a> {
                 )
                 .label("read as a step output")
                 .help(format!("write `{standard}`")),
+                LegacyKind::IdWithSpaces => Diagnostic::warning(
+                    "legacy-id-with-spaces",
+                    format!("`{found}` has spaces; runtime expressions name ids of letters, digits, `_` and `-`"),
+                )
+                .label("read up to the `.` that follows it")
+                .help(format!("rename `{found}` to `{}` and write `{standard}`", l.standard)),
             };
             self.push(diagnostic.at(span));
         }
@@ -1348,7 +1382,7 @@ mod tests {
             operation_ids: vec!["createDatabaseBackup".into(), "listDatabaseBackups".into(), "restoreDatabaseBackup".into()],
             ..SourceOperations::default()
         };
-        KnownOperations { sources: [("postgresManagementApi".to_string(), ops)].into_iter().collect() }
+        KnownOperations { sources: [("postgresManagementApi".to_string(), ops)].into_iter().collect(), ..KnownOperations::default() }
     }
 
     fn check_text(text: &str, operations: &KnownOperations) -> Diagnostics {
@@ -1468,6 +1502,7 @@ workflows:
             sources: [("api".to_string(), SourceOperations { operation_ids: vec!["opB".into()], ..SourceOperations::default() })]
                 .into_iter()
                 .collect(),
+            ..KnownOperations::default()
         };
         let diagnostics = check_text(BROKEN, &ops).sorted();
         let found: Vec<(&str, usize, usize)> = diagnostics

@@ -10,8 +10,19 @@ use crate::parse::openapi::OpenApiDoc;
 /// Validates an Arazzo document against the operations of its source descriptions.
 /// `sources` pairs each source name with its loaded document (`None` when it could not be
 /// loaded; that was reported already).
-pub fn arazzo_against_openapi(doc: &ArazzoDoc, sources: &[(String, Option<&OpenApiDoc>)], diagnostics: &mut Diagnostics) {
+/// `workflow_sources` pairs each `type: arazzo` source with its loaded document.
+pub fn arazzo_against_openapi(
+    doc: &ArazzoDoc,
+    sources: &[(String, Option<&OpenApiDoc>)],
+    workflow_sources: &[(String, Option<&ArazzoDoc>)],
+    diagnostics: &mut Diagnostics,
+) {
     let mut known = arazzo::KnownOperations::default();
+    for (name, other) in workflow_sources {
+        if let Some(other) = other {
+            known.workflows.insert(name.clone(), other.workflows.iter().map(|w| w.workflow_id.clone()).collect());
+        }
+    }
     for (name, openapi) in sources {
         let Some(openapi) = openapi else { continue };
         known.sources.insert(
