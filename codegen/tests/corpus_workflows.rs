@@ -64,6 +64,11 @@ fn bnpl_reads_outputs_no_step_declares_as_absent_values() {
     assert_eq!(strict.diagnostics.error_count(), 4, "{strict}");
 }
 
+/// Each warning as (code, line, help line).
+fn code_line_help(generated: &capgen::Generated) -> Vec<(&'static str, usize, String)> {
+    generated.warnings.iter().map(|d| (d.code, d.span.as_ref().map_or(0, |s| s.line), d.help.clone().unwrap_or_default())).collect()
+}
+
 fn loose_fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/arazzo-loose/loose.arazzo.yaml")
 }
@@ -74,11 +79,7 @@ fn loose_fixture() -> PathBuf {
 fn loose_forms_compile_with_the_meaning_peers_give_them() {
     let inputs = Inputs { arazzo: vec![loose_fixture()], ..Inputs::default() };
     let generated = generate(&inputs, &Settings::default()).unwrap_or_else(|f| panic!("{f}"));
-    let warnings: Vec<(&str, usize, String)> = generated
-        .warnings
-        .iter()
-        .map(|d| (d.code, d.span.as_ref().map_or(0, |s| s.line), d.help.clone().unwrap_or_default()))
-        .collect();
+    let warnings = code_line_help(&generated);
     let expected = [
         ("legacy-operation-id-source", 14, "write `$sourceDescriptions.items.createItem`"),
         ("undeclared-input", 19, "declared inputs: name; or add `owner` to the `inputs` schema"),
@@ -195,11 +196,7 @@ fn workflow_source_fixture() -> PathBuf {
 fn workflows_of_a_type_arazzo_source_are_compiled_and_called() {
     let inputs = Inputs { arazzo: vec![workflow_source_fixture()], ..Inputs::default() };
     let generated = generate(&inputs, &Settings::default()).unwrap_or_else(|f| panic!("{f}"));
-    let warnings: Vec<(&str, usize, String)> = generated
-        .warnings
-        .iter()
-        .map(|d| (d.code, d.span.as_ref().map_or(0, |s| s.line), d.help.clone().unwrap_or_default()))
-        .collect();
+    let warnings = code_line_help(&generated);
     assert_eq!(
         warnings,
         [
