@@ -1153,11 +1153,16 @@ mod tests {
             "::capgen_runtime::workflow::Cmp::Eq",
             "\"/data/0/status\"",
             "run.retry_unmatched(",
-            "outputs.create_backup_backup_id = ::capgen_runtime::workflow::pointer(",
+            // Typed from the `DatabaseBackup` schema; converted where the step output is captured.
+            "pub backup_id: ::std::option::Option<::std::string::String>,",
+            "create_backup_backup_id: ::std::option::Option<::std::string::String>,",
             "/// Create a manual backup, wait for completion, and restore the database from it.",
         ] {
             assert!(code.contains(expected), "missing `{expected}` in:\n{code}");
         }
+        let squashed: String = code.split_whitespace().collect();
+        let capture = "outputs.create_backup_backup_id=run.typed_output(\"backupId\",::capgen_runtime::workflow::pointer(&body,\"/id\")";
+        assert!(squashed.contains(capture), "missing `{capture}` in:\n{code}");
         // Outputs nobody reads are not stored; the token is redacted in `Debug`.
         assert!(!code.contains("create_backup_status"), "{code}");
         assert!(code.contains(".field(\"apiToken\", &\"***\")"), "{code}");

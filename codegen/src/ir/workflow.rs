@@ -1259,7 +1259,7 @@ fn schema_type(doc: &OpenApiDoc, schema: &Schema, tokens: &[String], depth: usiz
             None if object.additional_properties.is_some() => untyped(format!("`{token}` falls under `additionalProperties`")),
             None => untyped(format!("the schema has no property `{token}`")),
         },
-        (_, Some((token, _))) => untyped(format!("the pointer reads `{token}` inside a value that is not an object or array")),
+        (_, Some((token, _))) => untyped(format!("the pointer reads `{token}`, which is not a property or index of the schema there")),
     }
 }
 
@@ -1441,6 +1441,80 @@ mod tests {
         assert_eq!((*index, result_var.as_str()), (0, "run_result"));
         assert_eq!(inputs, &vec![("db".to_string(), Value::Literal(Json::String("db_123".to_string())))]);
         assert_eq!(outer.steps[0].outputs[0].value, Value::Local { var: "run_result".to_string(), pointer: Some("/first".to_string()) });
+    }
+
+    #[test]
+    fn the_seed_outputs_are_typed_from_the_response_schemas() {
+        let w = &seed()[0];
+        let types: Vec<(&str, &OutputType)> = w.outputs.iter().map(|o| (o.name.as_str(), &o.ty)).collect();
+        // `$response.body#/id` of the 202 `DatabaseBackup`; `#/status` of the inline 202 schema.
+        assert_eq!(types, vec![("backupId", &OutputType::String), ("restoreStatus", &OutputType::String)]);
+        let create: Vec<(&str, &OutputType)> = w.steps[0].outputs.iter().map(|o| (o.name.as_str(), &o.ty)).collect();
+        assert_eq!(create, vec![("backupId", &OutputType::String), ("status", &OutputType::String)]);
+    }
+
+    #[test]
+    fn output_types_follow_pointers_or_say_why_not() {
+        let workflows = lower_text(&format!(
+            "{HEAD}workflows:\n\
+             - workflowId: list\n  inputs: {{type: object, properties: {{db: {{type: string}}, extra: {{type: object}}}}}}\n  steps:\n  \
+             - stepId: list\n    operationId: listDatabaseBackups\n    parameters: [{{name: databaseId, in: path, value: $inputs.db}}]\n    \
+             successCriteria: [{{condition: $statusCode == 200}}]\n    \
+             outputs: {{size: $response.body#/data/0/sizeBytes, all: $response.body#/data, whole: $response.body, nope: $response.body#/data/0/nope, \
+             bad: $response.body#/data/first, status: $statusCode, rid: $response.header.X-Request-Id, db: $inputs.db, extra: $inputs.extra}}\n  \
+             outputs: {{size: $steps.list.outputs.size, all: $steps.list.outputs.all, db: $inputs.db, fixed: 'x', deep: $steps.list.outputs.all#/0/id}}\n"
+        ));
+        let w = &workflows[0];
+        assert_eq!(w.unsupported, None);
+        let types = |list: &[NamedValue]| list.iter().map(|o| (o.name.clone(), o.ty.clone())).collect::<Vec<_>>();
+        let untyped = |reason: &str| OutputType::Untyped(reason.to_string());
+        let object = "an object (outputs keep objects as JSON, so no field outside the schema is lost)";
+        assert_eq!(types(&w.steps[0].outputs), vec![
+            ("size".to_string(), OutputType::Integer),
+            ("all".to_string(), untyped(&format!("array items: {object}"))),
+            ("whole".to_string(), untyped(object)),
+            ("nope".to_string(), untyped("the schema has no property `nope`")),
+            ("bad".to_string(), untyped("the pointer reads `first`, which is not a property or index of the schema there")),
+            ("status".to_string(), OutputType::Integer),
+            ("rid".to_string(), OutputType::String),
+            ("db".to_string(), OutputType::String),
+            ("extra".to_string(), untyped("the input's schema is not a string, integer, number or boolean")),
+        ]);
+        assert_eq!(types(&w.outputs), vec![
+            ("size".to_string(), OutputType::Integer),
+            ("all".to_string(), untyped(&format!("array items: {object}"))),
+            ("db".to_string(), OutputType::String),
+            ("fixed".to_string(), untyped("a literal value")),
+            ("deep".to_string(), untyped("read from another step's output or a called workflow")),
+        ]);
+    }
+
+    #[test]
+    fn responses_that_disagree_or_cross_one_of_stay_untyped() {
+        let doc = |schemas: &str| {
+            let dir = tempfile::tempdir().expect("a temp dir");
+            let path = dir.path().join("api.yaml");
+            std::fs::write(&path, format!("openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\npaths: {{}}\ncomponents:\n  schemas:\n{schemas}")).expect("writable");
+            let mut sources = crate::diagnostics::SourceMap::default();
+            let mut diagnostics = crate::diagnostics::Diagnostics::default();
+            crate::parse::openapi::load_openapi(&path, &mut sources, &mut diagnostics).expect("loads")
+        };
+        let api = doc("    A: {oneOf: [{type: string}, {type: integer}]}\n    B: {type: object, properties: {n: {type: integer}}, additionalProperties: {type: string}}\n    C: {allOf: [{$ref: '#/components/schemas/B'}, {type: object, properties: {m: {type: array, items: {type: number}}}}]}\n");
+        let schema = |name: &str| Some(Schema::Ref(name.to_string()));
+        let at = |responses: Vec<(&str, Option<Schema>)>, pointer: &str| {
+            let responses = responses.into_iter().map(|(s, schema)| (s.to_string(), schema)).collect();
+            body_type(&ResponseSchemas { doc: Some(&api), responses }, pointer)
+        };
+        assert_eq!(at(vec![("200", schema("A"))], ""), OutputType::Untyped("the pointer crosses a `oneOf`".to_string()));
+        assert_eq!(at(vec![("200", schema("B"))], "/n"), OutputType::Integer);
+        assert_eq!(at(vec![("200", schema("B"))], "/other"), OutputType::Untyped("`other` falls under `additionalProperties`".to_string()));
+        assert_eq!(at(vec![("200", schema("C"))], "/m"), OutputType::Array(Box::new(OutputType::Number)));
+        assert_eq!(at(vec![("200", schema("C"))], "/n"), OutputType::Integer);
+        assert_eq!(
+            at(vec![("200", schema("B")), ("201", schema("C"))], "/m"),
+            OutputType::Untyped("responses `200` and `201` type it differently".to_string())
+        );
+        assert_eq!(at(vec![("204", None)], "/n"), OutputType::Untyped("response `204` has no JSON schema".to_string()));
     }
 
     /// Every corpus workflow lowers without panicking; each is supported or says why not.
