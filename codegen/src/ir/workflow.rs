@@ -550,7 +550,10 @@ impl Lowering<'_> {
             .map(|output| {
                 let value = self.expression_text(&output.value, &scope, inputs).map_err(|e| format!("output `{}`: {e}", output.name))?;
                 let rust_name = self.locals.get(&step.step_id).and_then(|o| o.get(&output.name)).cloned().unwrap_or_default();
-                let ty = value_type(&value, inputs, Some(&response));
+                let ty = match &step.workflow_id {
+                    Some(id) => OutputType::Untyped(format!("read from the outputs of called workflow `{id}`")),
+                    None => value_type(&value, inputs, Some(&response)),
+                };
                 Ok(NamedValue { name: output.name.clone(), rust_name, source: output.value.clone(), value, ty })
             })
             .collect::<Result<Vec<_>, String>>()?;
@@ -1184,7 +1187,8 @@ fn value_type(value: &Value, inputs: &[InputField], response: Option<&ResponseSc
             _ => untyped("the input's schema is not a string, integer, number or boolean"),
         },
         Value::Input { pointer: Some(_), .. } => untyped("a JSON Pointer into an input"),
-        Value::Local { .. } => untyped("read from another step's output or a called workflow"),
+        Value::Local { pointer: Some(_), .. } => untyped("a JSON Pointer into a step output"),
+        Value::Local { .. } => untyped("read from a called workflow's outputs"),
         Value::Literal(_) | Value::Array(_) | Value::Object(_) => untyped("a literal value"),
         Value::Length(_) => OutputType::Integer,
     }
@@ -1485,7 +1489,7 @@ mod tests {
             ("all".to_string(), untyped(&format!("array items: {object}"))),
             ("db".to_string(), OutputType::String),
             ("fixed".to_string(), untyped("a literal value")),
-            ("deep".to_string(), untyped("read from another step's output or a called workflow")),
+            ("deep".to_string(), untyped("a JSON Pointer into a step output")),
         ]);
     }
 
