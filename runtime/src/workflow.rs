@@ -104,6 +104,9 @@ pub enum WorkflowError {
     /// A sub-workflow's inputs do not fit its input schema.
     #[error("workflow `{workflow}` failed at step `{step}`: invalid inputs for the called workflow: {message}")]
     InvalidInputs { workflow: String, step: String, message: String },
+    /// A step output does not have the type its OpenAPI response schema gives it.
+    #[error("workflow `{workflow}` failed at step `{step}`: output `{output}` does not match its schema: {message}")]
+    OutputType { workflow: String, step: String, output: String, message: String },
     /// More steps were started than [`RunOptions::max_steps`] allows.
     #[error("workflow `{workflow}` stopped at step `{step}`: the step budget of {limit} steps is spent")]
     StepBudgetExhausted { workflow: String, step: String, limit: u32 },
@@ -126,6 +129,7 @@ impl From<WorkflowError> for Error {
             WorkflowError::MissingValue { workflow, step, .. }
             | WorkflowError::Interrupted { workflow, step, .. }
             | WorkflowError::InvalidInputs { workflow, step, .. }
+            | WorkflowError::OutputType { workflow, step, .. }
             | WorkflowError::StepBudgetExhausted { workflow, step, .. } => (workflow, step, None, false),
         };
         Error::Workflow { workflow: workflow.clone(), step: step.clone(), step_status, message, timed_out }
@@ -144,6 +148,7 @@ impl WorkflowError {
             | WorkflowError::Call { step, .. }
             | WorkflowError::MissingValue { step, .. }
             | WorkflowError::InvalidInputs { step, .. }
+            | WorkflowError::OutputType { step, .. }
             | WorkflowError::StepBudgetExhausted { step, .. }
             | WorkflowError::Interrupted { step, .. }
             | WorkflowError::DeadlineExceeded { step, .. } => step,
@@ -441,6 +446,19 @@ impl<X: Executor> Run<X> {
         WorkflowError::InvalidInputs { workflow, step, message: error.to_string() }
     }
 
+    /// A step output converted to its schema type `T`: `null` (absent) is `None`; a value of
+    /// another shape fails the run with [`WorkflowError::OutputType`] naming the step and output.
+    pub fn typed_output<T: serde::de::DeserializeOwned>(&mut self, output: &str, value: Value) -> Result<Option<T>, WorkflowError> {
+        if value.is_null() {
+            return Ok(None);
+        }
+        serde_json::from_value(value).map(Some).map_err(|error| {
+            self.record(None, Outcome::Error);
+            let (workflow, step) = self.names();
+            WorkflowError::OutputType { workflow, step, output: output.to_owned(), message: error.to_string() }
+        })
+    }
+
     /// A `retry` failure action: waits `retry_after` (a `Retry-After` header wins) and lets
     /// the step run again, unless it has been retried `limit` times already.
     pub async fn retry(
@@ -572,6 +590,11 @@ pub fn body_json(response: &Response) -> Value {
 /// A response header as a JSON string (`null` when absent). Names compare case-insensitively.
 pub fn header(response: &Response, name: &str) -> Value {
     response.header(name).map_or(Value::Null, |v| Value::String(v.to_owned()))
+}
+
+/// A typed step output as JSON again (for expressions that read it): `None` is `null`.
+pub fn to_json<T: serde::Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
 /// The value at a JSON Pointer (`/data/0/status`), or `null`.
@@ -788,6 +811,27 @@ mod tests {
         assert!(ID.is_match(&json!("bkp_12")));
         assert!(!ID.is_match(&json!("x")));
         assert_eq!(first_unmet([("a", true), ("b", false)]), Some("b"));
+    }
+
+    #[tokio::test]
+    async fn typed_outputs_convert_or_fail_naming_step_and_output() {
+        let mut run = Run::new(&RunOptions::default());
+        run.start("w", "createBackup").await.unwrap();
+        assert_eq!(run.typed_output::<String>("backupId", json!("bkp_1")).unwrap(), Some("bkp_1".to_owned()));
+        assert_eq!(run.typed_output::<String>("backupId", Value::Null).unwrap(), None);
+        assert_eq!(run.typed_output::<Vec<i64>>("sizes", json!([1, 2])).unwrap(), Some(vec![1, 2]));
+        // Numbers keep their JSON text (`1` stays `1`).
+        let n = run.typed_output::<serde_json::Number>("size", json!(1)).unwrap();
+        assert_eq!(to_json(&n), json!(1));
+        assert_eq!(serde_json::to_string(&to_json(&n)).unwrap(), "1");
+        let error = run.typed_output::<String>("backupId", json!(42)).unwrap_err();
+        assert!(matches!(&error, WorkflowError::OutputType { workflow, step, output, .. }
+            if workflow == "w" && step == "createBackup" && output == "backupId"), "{error:?}");
+        assert_eq!(
+            error.to_string(),
+            "workflow `w` failed at step `createBackup`: output `backupId` does not match its schema: invalid type: integer `42`, expected a string"
+        );
+        assert_eq!(run.trace().last().map(|e| e.outcome.clone()), Some(Outcome::Error));
     }
 
     #[tokio::test]

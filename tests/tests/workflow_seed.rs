@@ -51,8 +51,9 @@ async fn polls_until_the_backup_completes_then_restores() {
     let sim = simulator(SimulatorConfig::default()).await;
     let run = backup_and_restore_database_traced(&clients(&sim), &inputs("sim-token", "db_123"), &polling(5)).await;
     let outputs = run.result.expect("the workflow completes");
-    assert_eq!(outputs.restore_status, serde_json::json!("restoring"));
-    let backup_id = outputs.backup_id.as_str().expect("a backup id");
+    // Typed from the OpenAPI response schemas (`DatabaseBackup.id`, the restore's `status`).
+    assert_eq!(outputs.restore_status.as_deref(), Some("restoring"));
+    let backup_id = outputs.backup_id.as_deref().expect("a backup id");
     assert!(backup_id.starts_with("bkp_") && backup_id != "bkp_1", "{backup_id}");
 
     let steps: Vec<(&str, u32, Option<u16>, &Outcome)> =
@@ -159,4 +160,42 @@ async fn inputs_deserialize_from_json_and_hide_the_token_in_debug() {
     assert_eq!(inputs.backup_label, None);
     let debug = format!("{inputs:?}");
     assert!(debug.contains("db_123") && !debug.contains("secret-value"), "{debug}");
+}
+
+/// An upstream whose 202 carries a numeric backup `id`, where the `DatabaseBackup` schema says
+/// string: the run fails at the step that captured it, naming the output, and sends nothing more.
+#[tokio::test]
+async fn a_wrongly_typed_step_output_fails_naming_the_step_and_output() {
+    use axum::routing::post;
+    let app = axum::Router::new().route(
+        "/databases/{database_id}/backups",
+        post(|| async { (axum::http::StatusCode::ACCEPTED, axum::Json(serde_json::json!({"id": 42, "status": "pending"}))) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let base = format!("http://{}", listener.local_addr().expect("an address"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let clients = Clients {
+        postgres_management_database_backups: Client::new(ClientConfig::new(base).with_auth(Auth::None)).expect("valid config"),
+    };
+    let run = backup_and_restore_database_traced(&clients, &inputs("t", "db_123"), &RunOptions::default()).await;
+    let error = run.result.expect_err("a number is not a string");
+    assert!(
+        matches!(&error, WorkflowError::OutputType { step, output, .. } if step == "createBackup" && output == "backupId"),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "workflow `backup-and-restore-database` failed at step `createBackup`: output `backupId` does not match its schema: invalid type: integer `42`, expected a string"
+    );
+    let steps: Vec<(&str, Option<u16>, &Outcome)> = run.trace.iter().map(|e| (e.step_id.as_str(), e.status, &e.outcome)).collect();
+    assert_eq!(steps, vec![("createBackup", None, &Outcome::Error)]);
+}
+
+/// The outputs serialize as before typing: strings, and `null` where a step did not run.
+#[test]
+fn typed_outputs_serialize_like_json_values() {
+    let outputs = prisma::workflows::BackupAndRestoreDatabaseOutputs { backup_id: Some("bkp_1".to_string()), restore_status: None };
+    assert_eq!(serde_json::to_string(&outputs).expect("serializes"), r#"{"backupId":"bkp_1","restoreStatus":null}"#);
+    let back: prisma::workflows::BackupAndRestoreDatabaseOutputs = serde_json::from_str(r#"{"backupId":"bkp_1"}"#).expect("deserializes");
+    assert_eq!(back, outputs);
 }

@@ -16,8 +16,9 @@ use serde_json::Value as Json;
 use crate::emit::client::{doc_lines, inner_docs};
 use crate::expr::CompareOp;
 use crate::ir::{Ir, names};
-use crate::ir::workflow::{BodyEncoding, 
-    Action, ActionKind, Call, Check, Cond, Criterion, InputField, InputType, PathSegment, Step, StepKind, TextPart, Value, Workflow,
+use crate::ir::workflow::{
+    Action, ActionKind, BodyEncoding, Call, Check, Cond, Criterion, InputField, InputType, OutputType, PathSegment, Step, StepKind, TextPart,
+    Value, Workflow,
 };
 
 /// The `workflows` module.
@@ -207,15 +208,26 @@ impl WorkflowEmitter<'_> {
             let name = format_ident!("{}", output.rust_name);
             let wire = &output.name;
             let doc = format!(" `{}`", output.source);
+            let ty = field_type(&output.ty);
+            let reason = output.ty.untyped_reason().map(|reason| {
+                let reason = format!(" untyped: {reason}");
+                quote! { #[doc = ""] #[doc = #reason] }
+            });
             quote! {
                 #[doc = #doc]
+                #reason
                 #[serde(rename = #wire)]
-                pub #name: ::serde_json::Value,
+                pub #name: #ty,
             }
         });
         let doc = format!(" Outputs of workflow `{}` (`null` where a value is missing).", w.workflow_id);
+        let typed = " Fields are typed from the OpenAPI response schemas, as `Option`s (`None` is `null`: a step may not run";
+        let typed2 = " or a value may be absent); a field stays `serde_json::Value` where the schema does not type it.";
         quote! {
             #[doc = #doc]
+            #[doc = ""]
+            #[doc = #typed]
+            #[doc = #typed2]
             #[derive(Clone, Debug, Default, PartialEq, ::serde::Deserialize, ::serde::Serialize)]
             pub struct #ty {
                 #(#fields)*
@@ -247,15 +259,23 @@ impl WorkflowEmitter<'_> {
         for output in &w.outputs {
             value_uses(&output.value, &mut uses);
         }
-        let local_fields: Vec<_> = uses.locals.iter().map(|l| format_ident!("{}", l)).collect();
+        let local_fields: Vec<_> = uses
+            .locals
+            .iter()
+            .map(|l| {
+                let name = format_ident!("{}", l);
+                let ty = local_type(w, l).map_or_else(|| quote!(::serde_json::Value), field_type);
+                quote!(#name: #ty)
+            })
+            .collect();
         let locals = if local_fields.is_empty() {
             quote!()
         } else {
             quote! {
-                /// Step outputs read later, filled in as steps succeed.
+                /// Step outputs read later, filled in as steps succeed (typed ones are `None` until then).
                 #[derive(Default)]
                 struct StepOutputs {
-                    #(#local_fields: ::serde_json::Value,)*
+                    #(#local_fields,)*
                 }
                 let mut outputs = StepOutputs::default();
             }
@@ -275,7 +295,14 @@ impl WorkflowEmitter<'_> {
         let first = format_ident!("{}", w.steps[0].variant);
         let output_fields = w.outputs.iter().map(|o| {
             let name = format_ident!("{}", o.rust_name);
-            let value = value_tokens(&o.value, w);
+            let value = match (&o.value, &o.ty) {
+                (Value::Local { var, pointer: None }, _) if local_type(w, var).is_some() => {
+                    let var = format_ident!("{}", var);
+                    quote!(outputs.#var.clone())
+                }
+                (value, OutputType::Untyped(_)) => value_tokens(value, w),
+                (value, _) => typed_value(&o.name, value, w),
+            };
             quote! { #name: #value, }
         });
         let workflow_id = &w.workflow_id;
@@ -343,7 +370,10 @@ impl WorkflowEmitter<'_> {
         // Success: step outputs, then the first success action whose criteria hold.
         let assignments = step.outputs.iter().filter(|o| read.contains(&o.rust_name)).map(|o| {
             let var = format_ident!("{}", o.rust_name);
-            let value = value_tokens(&o.value, w);
+            let value = match &o.ty {
+                OutputType::Untyped(_) => value_tokens(&o.value, w),
+                _ => typed_value(&o.name, &o.value, w),
+            };
             quote! { outputs.#var = #value; }
         });
         let default_next = match w.steps.get(index + 1) {
@@ -390,7 +420,11 @@ impl WorkflowEmitter<'_> {
                 let name = &o.name;
                 if read.contains(&o.rust_name) {
                     let var = format_ident!("{}", o.rust_name);
-                    Some(quote! { (#name, outputs.#var.clone()) })
+                    let value = match local_type(w, &o.rust_name) {
+                        Some(_) => quote!(::capgen_runtime::workflow::to_json(&outputs.#var)),
+                        None => quote!(outputs.#var.clone()),
+                    };
+                    Some(quote! { (#name, #value) })
                 } else if matches!(step.kind, StepKind::Call(_)) {
                     let value = value_tokens(&o.value, w);
                     Some(quote! { (#name, #value) })
@@ -685,6 +719,43 @@ fn input_type(ty: InputType) -> TokenStream {
     }
 }
 
+/// The Rust type of a typed output (`Option<T>`), or `serde_json::Value` for an untyped one.
+fn field_type(ty: &OutputType) -> TokenStream {
+    match ty {
+        OutputType::Untyped(_) => quote!(::serde_json::Value),
+        ty => {
+            let inner = item_type(ty);
+            quote!(::std::option::Option<#inner>)
+        }
+    }
+}
+
+fn item_type(ty: &OutputType) -> TokenStream {
+    match ty {
+        OutputType::String => quote!(::std::string::String),
+        OutputType::Integer => quote!(i64),
+        OutputType::Number => quote!(::serde_json::Number),
+        OutputType::Boolean => quote!(bool),
+        OutputType::Array(item) => {
+            let item = item_type(item);
+            quote!(::std::vec::Vec<#item>)
+        }
+        OutputType::Untyped(_) => quote!(::serde_json::Value),
+    }
+}
+
+/// The type of a step output local, when it is typed.
+fn local_type<'w>(w: &'w Workflow, var: &str) -> Option<&'w OutputType> {
+    w.steps.iter().flat_map(|s| &s.outputs).find(|o| o.rust_name == var).map(|o| &o.ty).filter(|ty| ty.untyped_reason().is_none())
+}
+
+/// `value` converted to its output type (inferred from the field it is stored in): a wrong shape
+/// fails the run naming the step and output.
+fn typed_value(output: &str, value: &Value, w: &Workflow) -> TokenStream {
+    let value = value_tokens(value, w);
+    quote!(run.typed_output(#output, #value)?)
+}
+
 fn method_tokens(method: &str) -> TokenStream {
     match method {
         "GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS" | "TRACE" | "CONNECT" => {
@@ -723,8 +794,9 @@ fn value_tokens(value: &Value, w: &Workflow) -> TokenStream {
             }
         }
         Value::Local { var, pointer: None } => {
+            let typed = local_type(w, var).is_some();
             let var = format_ident!("{}", var);
-            quote!(outputs.#var.clone())
+            if typed { quote!(::capgen_runtime::workflow::to_json(&outputs.#var)) } else { quote!(outputs.#var.clone()) }
         }
         Value::ResponseBody(Some(pointer)) | Value::Input { pointer: Some(pointer), .. } | Value::Local { pointer: Some(pointer), .. } => {
             let base = match value {
@@ -762,7 +834,7 @@ fn value_tokens(value: &Value, w: &Workflow) -> TokenStream {
 fn value_ref(value: &Value, w: &Workflow) -> TokenStream {
     match value {
         Value::ResponseBody(None) => quote!(&body),
-        Value::Local { var, pointer: None } => {
+        Value::Local { var, pointer: None } if local_type(w, var).is_none() => {
             let var = format_ident!("{}", var);
             quote!(&outputs.#var)
         }
@@ -1082,11 +1154,16 @@ mod tests {
             "::capgen_runtime::workflow::Cmp::Eq",
             "\"/data/0/status\"",
             "run.retry_unmatched(",
-            "outputs.create_backup_backup_id = ::capgen_runtime::workflow::pointer(",
+            // Typed from the `DatabaseBackup` schema; converted where the step output is captured.
+            "pub backup_id: ::std::option::Option<::std::string::String>,",
+            "create_backup_backup_id: ::std::option::Option<::std::string::String>,",
             "/// Create a manual backup, wait for completion, and restore the database from it.",
         ] {
             assert!(code.contains(expected), "missing `{expected}` in:\n{code}");
         }
+        let squashed: String = code.split_whitespace().collect();
+        let capture = "outputs.create_backup_backup_id=run.typed_output(\"backupId\",::capgen_runtime::workflow::pointer(&body,\"/id\")";
+        assert!(squashed.contains(capture), "missing `{capture}` in:\n{code}");
         // Outputs nobody reads are not stored; the token is redacted in `Debug`.
         assert!(!code.contains("create_backup_status"), "{code}");
         assert!(code.contains(".field(\"apiToken\", &\"***\")"), "{code}");

@@ -19,7 +19,7 @@ use crate::parse::arazzo::LoadedArazzo;
 use crate::ir::names;
 use crate::ir::{ConsumedApi, FixedParam, Operation, ParamLocation, PathPart, SpecValue};
 use crate::parse::arazzo::{self as az, ActionType, ArazzoDoc, ParameterIn, Reusable};
-use crate::parse::openapi::{OaOperation, OpenApiDoc};
+use crate::parse::openapi::{OaOperation, OpenApiDoc, Schema};
 
 /// One Arazzo workflow: one `async fn` (plus a `_traced` twin) in the `workflows` module.
 #[derive(Clone, Debug)]
@@ -74,6 +74,36 @@ pub struct NamedValue {
     /// The expression as written, for doc comments.
     pub source: String,
     pub value: Value,
+    /// The Rust type the value gets (inside an `Option`), or why it stays JSON.
+    pub ty: OutputType,
+}
+
+/// The type of a step or workflow output, resolved from the OpenAPI response schema (or the
+/// input, or the step output it names). Typed outputs are `Option<T>`: `None` (`null`) where the
+/// value is missing, since presence is not proven.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OutputType {
+    /// `String` (also string enums and formats such as `date-time`).
+    String,
+    /// `i64`.
+    Integer,
+    /// `serde_json::Number`: typed, and `1` stays `1` (an `f64` would print `1.0`).
+    Number,
+    Boolean,
+    /// `Vec<T>` of a typed item.
+    Array(Box<OutputType>),
+    /// `serde_json::Value`, for this reason (rendered as "untyped: <reason>").
+    Untyped(String),
+}
+
+impl OutputType {
+    /// The reason an untyped output stays JSON.
+    pub fn untyped_reason(&self) -> Option<&str> {
+        match self {
+            OutputType::Untyped(reason) => Some(reason),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -382,6 +412,8 @@ struct StepScope {
     result_var: Option<String>,
     /// workflowId → variable holding its outputs (steps of this workflow that call it).
     called: Vec<(String, String)>,
+    /// The called operation's OpenAPI document (index) and responses, for output types.
+    responses: Option<(usize, Vec<crate::parse::openapi::OaResponse>)>,
 }
 
 impl Lowering<'_> {
@@ -431,10 +463,18 @@ impl Lowering<'_> {
         let mut fields = BTreeSet::new();
         let mut outputs = Vec::new();
         let scope = StepScope { place: Some(Place::WorkflowOutputs), called: called.clone(), ..StepScope::default() };
+        let step_outputs: Vec<&NamedValue> = steps.iter().flat_map(|s: &Step| &s.outputs).collect();
         for output in &w.outputs {
             let value = self.expression_text(&output.value, &scope, &inputs).map_err(|e| format!("output `{}`: {e}", output.name))?;
             let rust_name = names::unique(names::snake_ident(&output.name), &mut fields);
-            outputs.push(NamedValue { name: output.name.clone(), rust_name, source: output.value.clone(), value });
+            let ty = match &value {
+                Value::Local { var, pointer: None } => match step_outputs.iter().find(|o| &o.rust_name == var) {
+                    Some(step_output) => step_output.ty.clone(),
+                    None => OutputType::Untyped("the result of a called workflow".to_string()),
+                },
+                other => value_type(other, &inputs, None),
+            };
+            outputs.push(NamedValue { name: output.name.clone(), rust_name, source: output.value.clone(), value, ty });
         }
         Ok((inputs, steps, outputs, depends_on))
     }
@@ -510,13 +550,19 @@ impl Lowering<'_> {
             (_, StepKind::Workflow { .. }) => Vec::new(),
         };
 
+        // The response schemas that type `$response.body` (see `ResponseSchemas`).
+        let response = ResponseSchemas { doc: scope.responses.as_ref().map(|(doc, _)| &self.openapi[*doc]), responses: self.success_responses(&scope, &criteria) };
         let outputs = step
             .outputs
             .iter()
             .map(|output| {
                 let value = self.expression_text(&output.value, &scope, inputs).map_err(|e| format!("output `{}`: {e}", output.name))?;
                 let rust_name = self.locals.get(&step.step_id).and_then(|o| o.get(&output.name)).cloned().unwrap_or_default();
-                Ok(NamedValue { name: output.name.clone(), rust_name, source: output.value.clone(), value })
+                let ty = match &step.workflow_id {
+                    Some(id) => OutputType::Untyped(format!("read from the outputs of called workflow `{id}`")),
+                    None => value_type(&value, inputs, Some(&response)),
+                };
+                Ok(NamedValue { name: output.name.clone(), rust_name, source: output.value.clone(), value, ty })
             })
             .collect::<Result<Vec<_>, String>>()?;
 
@@ -533,6 +579,27 @@ impl Lowering<'_> {
             on_success,
             on_failure,
         })
+    }
+
+    /// The responses whose schema types the step's `$response.body`: the one for the status the
+    /// criteria require (`$statusCode == 202`), else every 2xx response. Empty when the step
+    /// calls no described operation.
+    fn success_responses(&self, scope: &StepScope, criteria: &[Criterion]) -> Vec<(String, Option<Schema>)> {
+        let Some((_, responses)) = &scope.responses else { return Vec::new() };
+        let required = criteria.iter().find_map(|c| match &c.check {
+            Check::Condition(cond) => required_status(cond),
+            _ => None,
+        });
+        let json = |r: &&crate::parse::openapi::OaResponse| r.content_type.as_deref().is_none_or(|c| c.contains("json"));
+        let chosen: Vec<_> = match required {
+            Some(status) => {
+                let exact: Vec<_> = responses.iter().filter(|r| r.status == status.to_string()).collect();
+                let class = format!("{}XX", status / 100);
+                if exact.is_empty() { responses.iter().filter(|r| r.status.eq_ignore_ascii_case(&class)).collect() } else { exact }
+            }
+            None => responses.iter().filter(|r| r.status.starts_with('2')).collect(),
+        };
+        chosen.into_iter().map(|r| (r.status.clone(), if json(&r) { r.schema.clone() } else { None })).collect()
     }
 
     /// Inline and referenced parameters: `(name, in, value)`.
@@ -552,6 +619,7 @@ impl Lowering<'_> {
     fn call(&mut self, step: &az::Step, parameters: &[(String, Option<ParameterIn>, Json)], scope: &mut StepScope, inputs: &[InputField]) -> Result<Call, String> {
         let (found, operation_id) = self.openapi_operation(step)?;
         let (api, op) = consumed(self.apis, found.as_ref(), &operation_id)?;
+        let found_doc = found.as_ref().map(|(doc, _)| *doc);
         let oa = found.map(|(_, op)| op);
         scope.place = Some(Place::Request);
 
@@ -604,6 +672,7 @@ impl Lowering<'_> {
         scope.headers = headers.clone();
         scope.body = body.as_ref().map(|b| b.payload.clone());
         scope.method = Some(op.method.clone());
+        scope.responses = found_doc.map(|doc| (doc, oa.as_ref().map(|o| o.responses.clone()).unwrap_or_default()));
         Ok(Call {
             client: api.module.clone(),
             operation: op.name.clone(),
@@ -1091,6 +1160,121 @@ fn with_pointer(value: Value, pointer: Option<String>) -> Value {
     }
 }
 
+/// The status a condition requires (`$statusCode == 202`, also inside `&&`).
+fn required_status(cond: &Cond) -> Option<u64> {
+    match cond {
+        Cond::Status(CompareOp::Eq, n) => Some(*n),
+        Cond::And(a, b) => required_status(a).or_else(|| required_status(b)),
+        _ => None,
+    }
+}
+
+/// The responses of the operation a step calls that type its `$response.body`.
+struct ResponseSchemas<'a> {
+    doc: Option<&'a OpenApiDoc>,
+    /// `(status, schema)`; `None` when the response has no JSON content.
+    responses: Vec<(String, Option<Schema>)>,
+}
+
+/// The type of a step or workflow output's value. `response` is set for step outputs of an
+/// operation step (what `$response.body` reads).
+fn value_type(value: &Value, inputs: &[InputField], response: Option<&ResponseSchemas>) -> OutputType {
+    let untyped = |reason: &str| OutputType::Untyped(reason.to_string());
+    match value {
+        Value::ResponseBody(pointer) => match response {
+            Some(response) => body_type(response, pointer.as_deref().unwrap_or_default()),
+            None => untyped("not read from an operation's response"),
+        },
+        Value::ResponseHeader(_) | Value::Text(_) | Value::Url => OutputType::String,
+        Value::StatusCode | Value::LastStatus => OutputType::Integer,
+        Value::Input { field, pointer: None } => match inputs.iter().find(|f| &f.rust_name == field).map(|f| f.ty) {
+            Some(InputType::String) => OutputType::String,
+            Some(InputType::Integer) => OutputType::Integer,
+            Some(InputType::Number) => OutputType::Number,
+            Some(InputType::Boolean) => OutputType::Boolean,
+            _ => untyped("the input's schema is not a string, integer, number or boolean"),
+        },
+        Value::Input { pointer: Some(_), .. } => untyped("a JSON Pointer into an input"),
+        Value::Local { pointer: Some(_), .. } => untyped("a JSON Pointer into a step output"),
+        Value::Local { .. } => untyped("read from a called workflow's outputs"),
+        Value::Literal(_) | Value::Array(_) | Value::Object(_) => untyped("a literal value"),
+        Value::Length(_) => OutputType::Integer,
+    }
+}
+
+/// The type at `pointer` in the response body; every chosen response must agree.
+fn body_type(response: &ResponseSchemas, pointer: &str) -> OutputType {
+    let Some(doc) = response.doc else { return OutputType::Untyped("the operation's OpenAPI document is not loaded".to_string()) };
+    if response.responses.is_empty() {
+        return OutputType::Untyped("the operation declares no matching success response".to_string());
+    }
+    let tokens: Vec<String> = if pointer.is_empty() {
+        Vec::new()
+    } else {
+        pointer.trim_start_matches('/').split('/').map(|t| t.replace("~1", "/").replace("~0", "~")).collect()
+    };
+    let mut found: Option<(String, OutputType)> = None;
+    for (status, schema) in &response.responses {
+        let ty = match schema {
+            None => OutputType::Untyped(format!("response `{status}` has no JSON schema")),
+            Some(schema) => schema_type(doc, schema, &tokens, 0),
+        };
+        match &found {
+            None => found = Some((status.clone(), ty)),
+            Some((first, earlier)) if *earlier != ty => {
+                return OutputType::Untyped(format!("responses `{first}` and `{status}` type it differently"));
+            }
+            Some(_) => {}
+        }
+    }
+    found.map_or(OutputType::Untyped("no response schema".to_string()), |(_, ty)| ty)
+}
+
+/// Follows `tokens` (a JSON Pointer) through `schema` to a type.
+fn schema_type(doc: &OpenApiDoc, schema: &Schema, tokens: &[String], depth: usize) -> OutputType {
+    let untyped = |reason: String| OutputType::Untyped(reason);
+    if depth > 64 {
+        return untyped("the schema nests too deeply".to_string());
+    }
+    match (schema, tokens.split_first()) {
+        (Schema::Ref(name), _) => match doc.schemas.get(name) {
+            Some(target) => schema_type(doc, target, tokens, depth + 1),
+            None => untyped(format!("schema `{name}` is not in the document")),
+        },
+        (Schema::Nullable(inner), _) => schema_type(doc, inner, tokens, depth + 1),
+        (Schema::Any, _) => untyped("the schema allows any JSON value".to_string()),
+        (Schema::OneOf(_), _) => untyped("the pointer crosses a `oneOf`".to_string()),
+        (Schema::AnyOf(_), _) => untyped("the pointer crosses an `anyOf`".to_string()),
+        (Schema::AllOf { parts, .. }, _) => {
+            // The parts that know the path; they must agree.
+            let typed: Vec<OutputType> = parts.iter().map(|p| schema_type(doc, p, tokens, depth + 1)).collect();
+            let mut known = typed.iter().filter(|t| t.untyped_reason().is_none());
+            match (known.next(), known.next()) {
+                (Some(one), None) => one.clone(),
+                (Some(one), Some(two)) if one == two && known.all(|t| t == one) => one.clone(),
+                (Some(_), Some(_)) => untyped("the parts of an `allOf` type it differently".to_string()),
+                (None, _) => typed.into_iter().next().unwrap_or_else(|| untyped("an empty `allOf`".to_string())),
+            }
+        }
+        (Schema::String(_), None) => OutputType::String,
+        (Schema::Integer { .. }, None) => OutputType::Integer,
+        (Schema::Number { .. }, None) => OutputType::Number,
+        (Schema::Boolean, None) => OutputType::Boolean,
+        (Schema::Array(items), None) => match schema_type(doc, items, &[], depth + 1) {
+            OutputType::Untyped(reason) => untyped(format!("array items: {reason}")),
+            item => OutputType::Array(Box::new(item)),
+        },
+        (Schema::Object(_), None) => untyped("an object (outputs keep objects as JSON, so no field outside the schema is lost)".to_string()),
+        (Schema::Array(items), Some((token, rest))) if token.parse::<usize>().is_ok() => schema_type(doc, items, rest, depth + 1),
+        (Schema::Object(object), Some((token, rest))) => match object.properties.get(token) {
+            Some(property) => schema_type(doc, &property.schema, rest, depth + 1),
+            None if object.additional_properties.is_some() => untyped(format!("`{token}` falls under `additionalProperties`")),
+            None => untyped(format!("the schema has no property `{token}`")),
+        },
+        (_, Some((token, _))) => untyped(format!("the pointer reads `{token}`, which is not a property or index of the schema there")),
+    }
+}
+
 /// `a < b` ⇔ `b > a`.
 fn flip(op: CompareOp) -> CompareOp {
     match op {
@@ -1269,6 +1453,80 @@ mod tests {
         assert_eq!((*index, result_var.as_str()), (0, "run_result"));
         assert_eq!(inputs, &vec![("db".to_string(), Value::Literal(Json::String("db_123".to_string())))]);
         assert_eq!(outer.steps[0].outputs[0].value, Value::Local { var: "run_result".to_string(), pointer: Some("/first".to_string()) });
+    }
+
+    #[test]
+    fn the_seed_outputs_are_typed_from_the_response_schemas() {
+        let w = &seed()[0];
+        let types: Vec<(&str, &OutputType)> = w.outputs.iter().map(|o| (o.name.as_str(), &o.ty)).collect();
+        // `$response.body#/id` of the 202 `DatabaseBackup`; `#/status` of the inline 202 schema.
+        assert_eq!(types, vec![("backupId", &OutputType::String), ("restoreStatus", &OutputType::String)]);
+        let create: Vec<(&str, &OutputType)> = w.steps[0].outputs.iter().map(|o| (o.name.as_str(), &o.ty)).collect();
+        assert_eq!(create, vec![("backupId", &OutputType::String), ("status", &OutputType::String)]);
+    }
+
+    #[test]
+    fn output_types_follow_pointers_or_say_why_not() {
+        let workflows = lower_text(&format!(
+            "{HEAD}workflows:\n\
+             - workflowId: list\n  inputs: {{type: object, properties: {{db: {{type: string}}, extra: {{type: object}}}}}}\n  steps:\n  \
+             - stepId: list\n    operationId: listDatabaseBackups\n    parameters: [{{name: databaseId, in: path, value: $inputs.db}}]\n    \
+             successCriteria: [{{condition: $statusCode == 200}}]\n    \
+             outputs: {{size: $response.body#/data/0/sizeBytes, all: $response.body#/data, whole: $response.body, nope: $response.body#/data/0/nope, \
+             bad: $response.body#/data/first, status: $statusCode, rid: $response.header.X-Request-Id, db: $inputs.db, extra: $inputs.extra}}\n  \
+             outputs: {{size: $steps.list.outputs.size, all: $steps.list.outputs.all, db: $inputs.db, fixed: 'x', deep: $steps.list.outputs.all#/0/id}}\n"
+        ));
+        let w = &workflows[0];
+        assert_eq!(w.unsupported, None);
+        let types = |list: &[NamedValue]| list.iter().map(|o| (o.name.clone(), o.ty.clone())).collect::<Vec<_>>();
+        let untyped = |reason: &str| OutputType::Untyped(reason.to_string());
+        let object = "an object (outputs keep objects as JSON, so no field outside the schema is lost)";
+        assert_eq!(types(&w.steps[0].outputs), vec![
+            ("size".to_string(), OutputType::Integer),
+            ("all".to_string(), untyped(&format!("array items: {object}"))),
+            ("whole".to_string(), untyped(object)),
+            ("nope".to_string(), untyped("the schema has no property `nope`")),
+            ("bad".to_string(), untyped("the pointer reads `first`, which is not a property or index of the schema there")),
+            ("status".to_string(), OutputType::Integer),
+            ("rid".to_string(), OutputType::String),
+            ("db".to_string(), OutputType::String),
+            ("extra".to_string(), untyped("the input's schema is not a string, integer, number or boolean")),
+        ]);
+        assert_eq!(types(&w.outputs), vec![
+            ("size".to_string(), OutputType::Integer),
+            ("all".to_string(), untyped(&format!("array items: {object}"))),
+            ("db".to_string(), OutputType::String),
+            ("fixed".to_string(), untyped("a literal value")),
+            ("deep".to_string(), untyped("a JSON Pointer into a step output")),
+        ]);
+    }
+
+    #[test]
+    fn responses_that_disagree_or_cross_one_of_stay_untyped() {
+        let doc = |schemas: &str| {
+            let dir = tempfile::tempdir().expect("a temp dir");
+            let path = dir.path().join("api.yaml");
+            std::fs::write(&path, format!("openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\npaths: {{}}\ncomponents:\n  schemas:\n{schemas}")).expect("writable");
+            let mut sources = crate::diagnostics::SourceMap::default();
+            let mut diagnostics = crate::diagnostics::Diagnostics::default();
+            crate::parse::openapi::load_openapi(&path, &mut sources, &mut diagnostics).expect("loads")
+        };
+        let api = doc("    A: {oneOf: [{type: string}, {type: integer}]}\n    B: {type: object, properties: {n: {type: integer}}, additionalProperties: {type: string}}\n    C: {allOf: [{$ref: '#/components/schemas/B'}, {type: object, properties: {m: {type: array, items: {type: number}}}}]}\n");
+        let schema = |name: &str| Some(Schema::Ref(name.to_string()));
+        let at = |responses: Vec<(&str, Option<Schema>)>, pointer: &str| {
+            let responses = responses.into_iter().map(|(s, schema)| (s.to_string(), schema)).collect();
+            body_type(&ResponseSchemas { doc: Some(&api), responses }, pointer)
+        };
+        assert_eq!(at(vec![("200", schema("A"))], ""), OutputType::Untyped("the pointer crosses a `oneOf`".to_string()));
+        assert_eq!(at(vec![("200", schema("B"))], "/n"), OutputType::Integer);
+        assert_eq!(at(vec![("200", schema("B"))], "/other"), OutputType::Untyped("`other` falls under `additionalProperties`".to_string()));
+        assert_eq!(at(vec![("200", schema("C"))], "/m"), OutputType::Array(Box::new(OutputType::Number)));
+        assert_eq!(at(vec![("200", schema("C"))], "/n"), OutputType::Integer);
+        assert_eq!(
+            at(vec![("200", schema("B")), ("201", schema("C"))], "/m"),
+            OutputType::Untyped("responses `200` and `201` type it differently".to_string())
+        );
+        assert_eq!(at(vec![("204", None)], "/n"), OutputType::Untyped("response `204` has no JSON schema".to_string()));
     }
 
     /// Every corpus workflow lowers without panicking; each is supported or says why not.

@@ -33,14 +33,17 @@ impl ::std::fmt::Debug for BackupAndRestoreDatabaseInputs {
     }
 }
 /// Outputs of workflow `backup-and-restore-database` (`null` where a value is missing).
+///
+/// Fields are typed from the OpenAPI response schemas, as `Option`s (`None` is `null`: a step may not run
+/// or a value may be absent); a field stays `serde_json::Value` where the schema does not type it.
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Deserialize, ::serde::Serialize)]
 pub struct BackupAndRestoreDatabaseOutputs {
     /// `$steps.createBackup.outputs.backupId`
     #[serde(rename = "backupId")]
-    pub backup_id: ::serde_json::Value,
+    pub backup_id: ::std::option::Option<::std::string::String>,
     /// `$steps.restoreBackup.outputs.restoreStatus`
     #[serde(rename = "restoreStatus")]
-    pub restore_status: ::serde_json::Value,
+    pub restore_status: ::std::option::Option<::std::string::String>,
 }
 /// Create a manual backup, wait for completion, and restore the database from it.
 ///
@@ -96,11 +99,11 @@ pub(crate) async fn run_backup_and_restore_database<
         /// `restoreBackup`
         RestoreBackup,
     }
-    /// Step outputs read later, filled in as steps succeed.
+    /// Step outputs read later, filled in as steps succeed (typed ones are `None` until then).
     #[derive(Default)]
     struct StepOutputs {
-        create_backup_backup_id: ::serde_json::Value,
-        restore_backup_restore_status: ::serde_json::Value,
+        create_backup_backup_id: ::std::option::Option<::std::string::String>,
+        restore_backup_restore_status: ::std::option::Option<::std::string::String>,
     }
     let mut outputs = StepOutputs::default();
     let mut step = Step::CreateBackup;
@@ -133,13 +136,19 @@ pub(crate) async fn run_backup_and_restore_database<
                 ]);
                 match unmet {
                     None => {
-                        outputs.create_backup_backup_id = ::capgen_runtime::workflow::pointer(
-                            &body,
-                            "/id",
-                        );
+                        outputs.create_backup_backup_id = run
+                            .typed_output(
+                                "backupId",
+                                ::capgen_runtime::workflow::pointer(&body, "/id"),
+                            )?;
                         if run.keeps_step_outputs() {
                             run.keep_step_outputs([
-                                ("backupId", outputs.create_backup_backup_id.clone()),
+                                (
+                                    "backupId",
+                                    ::capgen_runtime::workflow::to_json(
+                                        &outputs.create_backup_backup_id,
+                                    ),
+                                ),
                                 (
                                     "status",
                                     ::capgen_runtime::workflow::pointer(&body, "/status"),
@@ -213,7 +222,9 @@ pub(crate) async fn run_backup_and_restore_database<
                 let http = clients.postgres_management_database_backups.http();
                 let database_id = ::capgen_runtime::encode_path(&inputs.database_id);
                 let Some(backup_id) = ::capgen_runtime::workflow::path_segment(
-                    &outputs.create_backup_backup_id,
+                    &::capgen_runtime::workflow::to_json(
+                        &outputs.create_backup_backup_id,
+                    ),
                 ) else {
                     return Err(run.missing("path parameter `backupId`"));
                 };
@@ -238,15 +249,18 @@ pub(crate) async fn run_backup_and_restore_database<
                 ]);
                 match unmet {
                     None => {
-                        outputs.restore_backup_restore_status = ::capgen_runtime::workflow::pointer(
-                            &body,
-                            "/status",
-                        );
+                        outputs.restore_backup_restore_status = run
+                            .typed_output(
+                                "restoreStatus",
+                                ::capgen_runtime::workflow::pointer(&body, "/status"),
+                            )?;
                         if run.keeps_step_outputs() {
                             run.keep_step_outputs([
                                 (
                                     "restoreStatus",
-                                    outputs.restore_backup_restore_status.clone(),
+                                    ::capgen_runtime::workflow::to_json(
+                                        &outputs.restore_backup_restore_status,
+                                    ),
                                 ),
                                 (
                                     "message",
