@@ -201,10 +201,15 @@ pub fn main_rs(ir: &Ir, modules: &[Module], crate_name: &str) -> TokenStream {
             let kind = kind_tokens(&i.ty);
             quote! { (#n, #kind) }
         });
+        // Bytes print as `{"contentType", "size", "base64"}`.
+        let result = match exposed.binary {
+            Some(_) => quote! { ::serde_json::to_value(operations::#fn_name(clients, args).await?).unwrap_or_default() },
+            None => quote! { operations::#fn_name(clients, args).await? },
+        };
         call_arms.push(quote! {
             #name => {
                 let args = server::parse_args(pairs, &[#(#specs),*])?;
-                Ok(operations::#fn_name(clients, args).await?)
+                Ok(#result)
             }
         });
     }

@@ -21,7 +21,22 @@ pub struct Exposed {
     pub action: Action,
     /// Applied to the action's JSON result; `None` passes it through.
     pub output: Option<Shape>,
+    /// The result is the bytes of a binary consumed operation (then `output` is `None`):
+    /// `operations::<fn_name>` returns `capgen_runtime::Binary` instead of a JSON value.
+    pub binary: Option<BinaryResult>,
     pub span: Span,
+}
+
+/// How an [`Exposed`] answers with bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BinaryResult {
+    /// The media type advertised (REST `responses`/`responseBinary`, else the consumed
+    /// operation's `outputMediaType`); `None` passes the upstream `Content-Type` on.
+    pub media_type: Option<String>,
+    /// The REST status of a successful answer (200 unless `responses` says otherwise).
+    pub status: u16,
+    /// The REST response's description, for the OpenAPI document.
+    pub description: Option<String>,
 }
 
 /// One argument.

@@ -28,13 +28,8 @@ const NAMED: &[&str] = &["resources", "operations", "inputParameters", "tools", 
 const OPAQUE: &[&str] =
     &["with", "keys", "body", "value", "const", "schema", "mapping", "lookupValue", "template", "arguments", "responses", "responseBinary"];
 
-/// Ikanos fields capgen reads but does not carry into the generated crate yet, and why.
+/// Ikanos fields capgen reads but does not carry into the generated crate, and why.
 const NOT_CARRIED: &[(&str, &str)] = &[
-    ("outputMediaType", "responses keep the media type the upstream sends"),
-    ("maxBinarySize", "response bodies are not size-limited by the generated crate"),
-    ("responses", "the generated REST handler answers with the operation's JSON result"),
-    ("responseBinary", "the generated REST handler answers with the operation's JSON result"),
-    ("binary", "the MCP resource is served as text"),
     ("ttlMs", "rmcp 3.11 has no freshness hint on tool or resource results"),
     ("cacheScope", "rmcp 3.11 has no cache scope on tool or resource results"),
 ];
@@ -213,7 +208,7 @@ impl Rewriter<'_> {
                 other => other,
             };
             let (o, n) = (yaml::child(old, key), yaml::child(new, renamed));
-            self.not_carried(key, v, &o);
+            self.not_carried(key, &o);
             let rewritten = self.node(v, key, &o, &n);
             out.insert(renamed.into(), rewritten);
         }
@@ -222,20 +217,19 @@ impl Rewriter<'_> {
 }
 
 impl Rewriter<'_> {
-    /// Warns about a field the generated crate does not honour (binary content, MCP caching).
-    fn not_carried(&mut self, key: &str, value: &Value, old: &str) {
-        if key == "outputRawFormat" && value.as_str() == Some("binary") {
+    /// Warns about a field the generated crate does not honour (adapter-level `maxBinarySize`,
+    /// MCP caching).
+    fn not_carried(&mut self, key: &str, old: &str) {
+        // `exposes/<i>/maxBinarySize`: the adapter's default for the operations it calls.
+        if key == "maxBinarySize" && old.split('/').nth(2) == Some("exposes") && old.split('/').count() == 5 {
             self.diagnostics.push(
-                Diagnostic::warning("binary-content", "binary responses (`outputRawFormat: binary`) are not generated yet: the client reads the body as JSON")
-                    .at(self.file.span(old))
-                    .help("calls to this operation fail at run time on a non-JSON body; call it with another client until capgen generates byte bodies"),
+                Diagnostic::warning("ikanos-field-ignored", "an adapter-level `maxBinarySize` is not carried into the generated crate")
+                    .at(self.file.key_span(old))
+                    .help("the generated client enforces each consumed operation's own `maxBinarySize` (default 10MiB); set it on the consumed operation"),
             );
             return;
         }
         let Some((_, why)) = NOT_CARRIED.iter().find(|(name, _)| *name == key) else { return };
-        if key == "binary" && value.as_bool() != Some(true) {
-            return;
-        }
         self.diagnostics.push(
             Diagnostic::warning("ikanos-field-ignored", format!("`{key}` is read but not carried into the generated crate"))
                 .at(self.file.key_span(old))

@@ -192,6 +192,10 @@ pub struct ConsumedOperation {
     #[serde(default)]
     pub input_parameters: List<ConsumedParam>,
     pub output_raw_format: Option<String>,
+    /// Ikanos: the media type advertised for the response (overrides the upstream `Content-Type`).
+    pub output_media_type: Option<String>,
+    /// Ikanos: the largest binary body read (`512KiB`, `5MiB`, `1GiB`).
+    pub max_binary_size: Option<String>,
     #[serde(default)]
     pub output_parameters: List<OutputParam>,
     /// A request body template (JSON text with `{{arg}}` placeholders) or structured body.
@@ -330,6 +334,39 @@ pub struct Invocation {
     pub semantics: Option<Semantics>,
     #[serde(default)]
     pub output_parameters: List<OutputParam>,
+    /// Ikanos REST: the response contract per status code (`content.<media type>.binary`).
+    #[serde(default)]
+    pub responses: IndexMap<String, RestResponse>,
+    /// Ikanos REST: shorthand for one successful binary response.
+    pub response_binary: Option<ResponseBinary>,
+}
+
+/// One status code of an Ikanos REST operation's `responses`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestResponse {
+    pub description: Option<String>,
+    /// Media type → payload contract.
+    #[serde(default)]
+    pub content: IndexMap<String, RestContent>,
+}
+
+/// The payload contract of one media type: raw bytes (`binary: true`) or a JSON `schema`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestContent {
+    #[serde(default)]
+    pub binary: bool,
+    pub schema: Option<serde_yaml::Value>,
+}
+
+/// `responseBinary`: `{status: 200, mediaType, description}`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResponseBinary {
+    pub status: Option<u16>,
+    pub media_type: String,
+    pub description: Option<String>,
 }
 
 /// An input parameter of an exposed operation, tool or function.
