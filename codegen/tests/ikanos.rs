@@ -61,25 +61,11 @@ fn every_beta4_file_generates_or_gets_a_precise_diagnostic() {
     for path in ["tutorial/step-11-shipyard-fleet-manifest.yml", "examples/capability-binary-content.yml"] {
         assert!(!modules(&Path::new(BETA4).join(path)).is_empty());
     }
-    // Binary content generates, with a warning for each field the crate does not honour.
+    // Binary content generates byte bodies; only the adapter-level `maxBinarySize` is not carried.
     let binary = Inputs { capability: Some(Path::new(BETA4).join("examples/capability-binary-content.yml")), ..Inputs::default() };
     let checked = check(&binary, &Settings::default());
     let warnings: Vec<_> = checked.diagnostics.iter().map(|d| (d.code, d.span.as_ref().map(|s| s.line))).collect();
-    assert_eq!(
-        warnings,
-        [
-            ("binary-content", Some(43)),
-            ("ikanos-field-ignored", Some(44)),
-            ("ikanos-field-ignored", Some(45)),
-            ("ikanos-field-ignored", Some(60)),
-            ("ikanos-field-ignored", Some(89)),
-            ("ikanos-field-ignored", Some(114)),
-            ("ikanos-field-ignored", Some(124)),
-            ("ikanos-field-ignored", Some(136)),
-        ],
-        "{}",
-        checked.diagnostics
-    );
+    assert_eq!(warnings, [("ikanos-field-ignored", Some(124))], "{}", checked.diagnostics);
     let tunnel = Inputs { capability: Some(Path::new(BETA4).join("examples/reverse-tunnel-ziti.yml")), ..Inputs::default() };
     let checked = check(&tunnel, &Settings::default());
     let errors: Vec<_> = checked.diagnostics.iter().filter(|d| d.severity == capgen::Severity::Error).collect();
@@ -99,7 +85,7 @@ fn diagnostics_land_on_the_ikanos_source() {
     )
     .expect("write");
     let checked = check(&Inputs { capability: Some(path), ..Inputs::default() }, &Settings::default());
-    let error = checked.diagnostics.iter().find(|d| d.severity == capgen::Severity::Error).expect("an unknown call");
+    let error = checked.diagnostics.iter().find(|d| d.code == "unknown-call-target").expect("an unknown call");
     let span = error.span.as_ref().expect("located");
     assert_eq!((span.line, span.column), (20, 15), "{}", checked.diagnostics);
 }
@@ -236,4 +222,47 @@ fn the_migrate_command_writes_the_ikanos_form() {
         .expect("capgen runs");
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("cannot migrate to `9.9`"));
+}
+
+const BINARY: &str = "tests/fixtures/ikanos/binary-download.yml";
+
+/// `outputRawFormat: binary` becomes a client method returning `capgen_runtime::Binary` (with
+/// its `maxBinarySize`), operations returning bytes, REST handlers answering them with the
+/// contract's status and media type, and `format: binary` in the OpenAPI document.
+#[test]
+fn binary_content_becomes_byte_bodies() {
+    let modules = modules(Path::new(BINARY));
+    let module = |name: &str| modules.iter().find(|(n, _)| n == name).map(|(_, text)| text.as_str()).expect(name);
+    let client = module("client");
+    assert!(client.contains("request.max_body_bytes(65536)"), "64KiB");
+    assert!(client.contains("Ok(response.binary(None))") && client.contains("Ok(response.binary(Some(\"image/png\")))"));
+    let rest = module("rest");
+    assert!(rest.contains("binary_response(200, operations::get_image(&clients, args).await?)"));
+    assert!(rest.contains("binary_response(201, operations::get_scan(&clients, args).await?)"));
+    assert!(rest.contains("\"format\": \"binary\""));
+    for name in ["client", "operations", "rest", "mcp"] {
+        insta::assert_snapshot!(format!("ikanos__binary-download__{name}"), module(name));
+    }
+    let checked = check(&Inputs { capability: Some(BINARY.into()), ..Inputs::default() }, &Settings::default());
+    assert!(checked.diagnostics.is_empty(), "{}", checked.diagnostics);
+}
+
+/// A size without a unit is an error at the field; a binary operation's `outputParameters` and
+/// a `maxBinarySize` on a JSON operation are warnings.
+#[test]
+fn binary_contract_mistakes_are_located() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("cap.yml");
+    let text = std::fs::read_to_string(BINARY).expect("fixture");
+    let text = text.replace("maxBinarySize: \"64KiB\"", "maxBinarySize: \"64\"\n              outputParameters:\n                - type: object\n                  mapping: $.");
+    let text = text.replace("              description: \"A photo's metadata.\"\n", "              description: \"A photo's metadata.\"\n              maxBinarySize: \"1MiB\"\n");
+    std::fs::write(&path, text).expect("write");
+    let checked = check(&Inputs { capability: Some(path), ..Inputs::default() }, &Settings::default());
+    let found: Vec<_> = checked.diagnostics.iter().map(|d| (d.code, d.span.as_ref().map(|s| s.line))).collect();
+    assert_eq!(
+        found,
+        [("invalid-binary-size", Some(24)), ("binary-output-parameters", Some(25)), ("binary-size-unused", Some(48))],
+        "{}",
+        checked.diagnostics
+    );
 }

@@ -243,3 +243,19 @@ pub enum Shape {
     /// An object with `properties`, each mapped relative to the value at `mapping`.
     Nested { mapping: Option<String>, fields: Vec<(String, Shape)> },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_binary_size;
+
+    #[test]
+    fn binary_sizes_need_a_unit() {
+        assert_eq!(parse_binary_size("512KiB"), Some(512 * 1024));
+        assert_eq!(parse_binary_size("5MiB"), Some(5 << 20));
+        assert_eq!(parse_binary_size("1.5GiB"), Some(3 << 29));
+        assert_eq!(parse_binary_size("100B"), Some(100));
+        for bad in ["64", "5MB", "MiB", ".5MiB", "1.MiB", "-1KiB", "0B", "1e3KiB", ""] {
+            assert_eq!(parse_binary_size(bad), None, "{bad}");
+        }
+    }
+}

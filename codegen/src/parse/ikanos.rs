@@ -28,12 +28,6 @@ const NAMED: &[&str] = &["resources", "operations", "inputParameters", "tools", 
 const OPAQUE: &[&str] =
     &["with", "keys", "body", "value", "const", "schema", "mapping", "lookupValue", "template", "arguments", "responses", "responseBinary"];
 
-/// Ikanos fields capgen reads but does not carry into the generated crate, and why.
-const NOT_CARRIED: &[(&str, &str)] = &[
-    ("ttlMs", "rmcp 3.11 has no freshness hint on tool or resource results"),
-    ("cacheScope", "rmcp 3.11 has no cache scope on tool or resource results"),
-];
-
 /// Whether `value` is an Ikanos document (its root has an `ikanos` key).
 pub fn is_ikanos(value: &Value) -> bool {
     value.as_mapping().is_some_and(|m| m.contains_key("ikanos"))
@@ -217,8 +211,7 @@ impl Rewriter<'_> {
 }
 
 impl Rewriter<'_> {
-    /// Warns about a field the generated crate does not honour (adapter-level `maxBinarySize`,
-    /// MCP caching).
+    /// Warns about a field the generated crate does not honour (adapter-level `maxBinarySize`).
     fn not_carried(&mut self, key: &str, old: &str) {
         // `exposes/<i>/maxBinarySize`: the adapter's default for the operations it calls.
         if key == "maxBinarySize" && old.split('/').nth(2) == Some("exposes") && old.split('/').count() == 5 {
@@ -229,12 +222,6 @@ impl Rewriter<'_> {
             );
             return;
         }
-        let Some((_, why)) = NOT_CARRIED.iter().find(|(name, _)| *name == key) else { return };
-        self.diagnostics.push(
-            Diagnostic::warning("ikanos-field-ignored", format!("`{key}` is read but not carried into the generated crate"))
-                .at(self.file.key_span(old))
-                .help(format!("{why}; remove `{key}` to silence this warning")),
-        );
     }
 }
 

@@ -436,6 +436,10 @@ pub struct ExposesMcp {
     pub port: Option<u16>,
     pub description: Option<String>,
     pub authentication: Option<AuthSpec>,
+    /// Ikanos: a freshness hint (milliseconds) for clients caching results.
+    pub ttl_ms: Option<u64>,
+    /// Ikanos: whether shared intermediaries may cache results (`public`, `private`).
+    pub cache_scope: Option<String>,
     #[serde(default)]
     pub tools: List<Invocation>,
     #[serde(default)]
