@@ -183,7 +183,7 @@ pub fn emit_rest(ir: &Ir) -> TokenStream {
     let handler_imports = (!routes.is_empty()).then(|| {
         let kind = routes.iter().any(|r| !r.exposed.inputs.is_empty()).then(|| quote!(Kind,));
         let binary = routes.iter().any(|r| r.exposed.binary.is_some());
-        let binary_response = binary.then(|| quote!(binary_response,));
+        let binary_response = binary.then(|| quote!(, binary_response));
         let response = binary.then(|| quote! { use ::capgen_runtime::axum::response::Response; });
         let json = routes.iter().any(|r| r.exposed.binary.is_none()).then(|| quote!(Json,));
         let value = json.is_some().then(|| quote! { use ::serde_json::Value; });
@@ -191,7 +191,7 @@ pub fn emit_rest(ir: &Ir) -> TokenStream {
             use ::capgen_runtime::axum::extract::State;
             #response
             use ::capgen_runtime::axum::{#json routing};
-            use ::capgen_runtime::server::{ApiError, ArgSpec, #kind RestRequest, #binary_response};
+            use ::capgen_runtime::server::{ApiError, ArgSpec, #kind RestRequest #binary_response};
             #value
             use super::operations;
         }
