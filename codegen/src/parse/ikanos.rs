@@ -151,13 +151,6 @@ impl Rewriter<'_> {
     fn entry(&mut self, list: &str, item: &Value, old: &str, new: &str) -> Value {
         let Some(map) = item.as_mapping() else { return self.object(item, old, new) };
         if map.contains_key("import") && map.get("from").is_some_and(Value::is_string) {
-            if list != "consumes" {
-                self.diagnostics.push(
-                    Diagnostic::error("unsupported-import", format!("imports in `{list}` are not supported yet; only `consumes` entries can be imported"))
-                        .at(self.file.span(&yaml::child(old, "from")))
-                        .help(format!("copy the `{list}` entry from the imported file into this one")),
-                );
-            }
             let mut out = Mapping::new();
             for (k, v) in map {
                 let key = if k.as_str() == Some("from") { "location" } else { k.as_str().unwrap_or_default() };
@@ -385,12 +378,12 @@ mod tests {
     }
 
     #[test]
-    fn tunnels_and_foreign_imports_are_named_precisely() {
+    fn tunnels_are_named_precisely_and_imports_read_as_locations() {
         let (_, diags) = rewrite(
             "ikanos: 1.0.0-beta4\ncapability:\n  consumes:\n  - namespace: crm\n    tunnel:\n      type: ziti\n  exposes:\n  - import: x\n    from: ./x.yml\n",
         );
         let codes: Vec<_> = diags.iter().map(|d| (d.code, d.span.as_ref().map(|s| s.line))).collect();
-        assert_eq!(codes, [("unsupported-tunnel", Some(5)), ("unsupported-import", Some(9))]);
+        assert_eq!(codes, [("unsupported-tunnel", Some(5))]);
     }
 
     #[test]

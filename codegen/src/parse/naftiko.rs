@@ -519,6 +519,9 @@ pub struct Capability {
     /// Namespaces (`as`, else `import`) of imports that failed: calls into them are not
     /// reported again.
     pub unresolved_imports: Vec<String>,
+    /// Pointers of `exposes`, `aggregates` and `binds` imports that could not be read (already
+    /// reported; the entry left in place is not decoded again).
+    pub failed_imports: Vec<String>,
 }
 
 impl Capability {
@@ -599,6 +602,7 @@ pub fn load_capability_in(
 ) -> Option<Capability> {
     let mut file = yaml::load(path, sources, diagnostics)?;
     ikanos::normalize(&mut file, diagnostics);
+    let failed_imports = graft_imports(&mut file, scope, sources, diagnostics);
     let path: Arc<Path> = file.path.clone();
     let doc: CapabilityFile = match file.decode("", &file.value) {
         Ok(doc) => doc,
@@ -608,7 +612,7 @@ pub fn load_capability_in(
         }
     };
     let mut capability =
-        Capability { path: path.clone(), doc, consumes: Vec::new(), files: IndexMap::new(), unresolved_imports: Vec::new() };
+        Capability { path: path.clone(), doc, consumes: Vec::new(), files: IndexMap::new(), unresolved_imports: Vec::new(), failed_imports };
     capability.files.insert(path.clone(), file);
 
     let entries: Vec<(Origin, Lenient<ConsumesEntry>)> = capability
@@ -888,7 +892,104 @@ fn resolve_import(
         } else {
             format!("namespaces there: {}", names.join(", "))
         }),
-    );    false
+    );
+    false
+}
+
+/// Lists whose entries may be imported from another file (besides `consumes`, which is read
+/// as [`ConsumesEntry::Import`]): (pointer of the list in a capability, its name).
+const IMPORTABLE: &[(&str, &str)] = &[("/binds", "binds"), ("/capability/exposes", "exposes"), ("/capability/aggregates", "aggregates")];
+
+/// Replaces each `exposes`, `aggregates` and `binds` entry that imports (`import` + `location`,
+/// Ikanos `from`) by the entry it names in the other file, which keeps its spans. Returns the
+/// pointers of the imports that failed (each reported).
+fn graft_imports(file: &mut YamlFile, scope: &Scope, sources: &mut SourceMap, diagnostics: &mut Diagnostics) -> Vec<String> {
+    use serde_yaml::Value;
+    let mut failed = Vec::new();
+    let mut loaded: IndexMap<PathBuf, Option<Arc<YamlFile>>> = IndexMap::new();
+    for (list_pointer, list) in IMPORTABLE {
+        let Some(Value::Sequence(items)) = yaml::get(&file.value, list_pointer) else { continue };
+        let imports: Vec<(String, String, String, Option<String>)> = items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| {
+                let map = item.as_mapping()?;
+                let import = map.get("import")?.as_str()?.to_string();
+                let location = map.get("location")?.as_str()?.to_string();
+                let alias = map.get("as").and_then(Value::as_str).map(str::to_string);
+                Some((yaml::item(list_pointer, i), import, location, alias))
+            })
+            .collect();
+        for (at, import, location, alias) in imports {
+            let target = resolve_location(&file.path, &location);
+            if let Err(diagnostic) = scope.check(&target, &location, file.span(&yaml::child(&at, "location"))) {
+                diagnostics.push(diagnostic);
+                failed.push(at);
+                continue;
+            }
+            let shared = loaded
+                .entry(target.clone())
+                .or_insert_with(|| {
+                    let mut shared = yaml::load(&target, sources, diagnostics)?;
+                    ikanos::normalize(&mut shared, diagnostics);
+                    Some(Arc::new(shared))
+                })
+                .clone();
+            let Some(shared) = shared else {
+                diagnostics.push(
+                    Diagnostic::error("unresolved-import", format!("cannot load `{location}` imported as `{import}`"))
+                        .at(file.span(&yaml::child(&at, "location")))
+                        .help("`from` is resolved relative to the importing file; check the path"),
+                );
+                failed.push(at);
+                continue;
+            };
+            let mut names = Vec::new();
+            let mut found = None;
+            for pointer in [format!("/{list}"), format!("/capability/{list}")] {
+                let Some(Value::Sequence(entries)) = yaml::get(&shared.value, &pointer) else { continue };
+                for (i, entry) in entries.iter().enumerate() {
+                    let Some(namespace) = entry.get("namespace").and_then(Value::as_str) else { continue };
+                    if namespace == import && found.is_none() {
+                        found = Some((yaml::item(&pointer, i), entry.get("import").is_some()));
+                    }
+                    names.push(namespace.to_string());
+                }
+            }
+            match found {
+                Some((from, false)) => {
+                    file.graft(&at, shared.clone(), &from);
+                    if let Some(alias) = alias
+                        && let Some(Value::Mapping(entry)) = yaml::get_mut(&mut file.value, &at)
+                    {
+                        entry.insert("namespace".into(), Value::String(alias));
+                    }
+                }
+                Some((from, true)) => {
+                    diagnostics.push(
+                        Diagnostic::error("unresolved-import", format!("`{location}` imports `{import}` itself; imports are not transitive"))
+                            .at(shared.span(&from))
+                            .label("imported from here")
+                            .help(format!("import `{import}` from the file that declares it")),
+                    );
+                    failed.push(at);
+                }
+                None => {
+                    diagnostics.push(
+                        Diagnostic::error("unresolved-import", format!("`{location}` declares no `{list}` entry with namespace `{import}`"))
+                            .at(file.span(&yaml::child(&at, "import")))
+                            .help(if names.is_empty() {
+                                format!("the imported file has no `{list}` entries")
+                            } else {
+                                format!("namespaces there: {}", names.join(", "))
+                            }),
+                    );
+                    failed.push(at);
+                }
+            }
+        }
+    }
+    failed
 }
 
 /// Resolves a `location` (`./x.yml`, `file:///./x.yml`, `file:///abs/x.yml`) against the file

@@ -233,6 +233,9 @@ impl<'a> Checker<'a> {
     fn invalid_items<T>(&mut self, list: &List<T>, origin: &Origin, help: &str) {
         for (i, item) in list.iter().enumerate() {
             if let Lenient::Invalid { message, at } = item {
+                if self.capability.failed_imports.contains(&origin.item(i).pointer) {
+                    continue; // reported when the import was read
+                }
                 let file = origin.file.as_ref().and_then(|f| self.capability.files.get(f));
                 let pointer = format!("{}{at}", origin.item(i).pointer);
                 let diagnostic = match file {
