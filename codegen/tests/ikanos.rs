@@ -311,9 +311,13 @@ fn step9_split(dir: &Path) -> (PathBuf, PathBuf) {
 #[test]
 fn exposes_aggregates_and_binds_import_from_another_file() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (main, _) = step9_split(dir.path());
+    let (main, adapters) = step9_split(dir.path());
     let checked = check(&Inputs { capability: Some(main.clone()), ..Inputs::default() }, &Settings::default());
     assert!(!checked.diagnostics.has_errors(), "{}", checked.diagnostics);
+    // The stand-alone file checks on its own, as a fragment.
+    let alone = check(&Inputs { capability: Some(adapters), ..Inputs::default() }, &Settings::default());
+    assert!(!alone.diagnostics.has_errors(), "{}", alone.diagnostics);
+    assert!(alone.diagnostics.iter().any(|d| d.code == "fragment-document"), "{}", alone.diagnostics);
     let inline = modules(&Path::new(BETA4).join("tutorial/step-9-shipyard-aggregates.yml"));
     let imported = modules(&main);
     assert_eq!(imported.iter().map(|(n, _)| n).collect::<Vec<_>>(), inline.iter().map(|(n, _)| n).collect::<Vec<_>>());

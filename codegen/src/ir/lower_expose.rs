@@ -35,6 +35,10 @@ pub fn lower(capability: &Capability, apis: &[ConsumedApi], binds: &[BindVar], w
     for (a, aggregate) in valid(&body.aggregates) {
         for (f, function) in valid(&aggregate.functions) {
             let origin = capability.at(format!("/capability/aggregates/{a}/functions/{f}"));
+            // Unknown call targets (a stand-alone document's): left out, as validation warned.
+            if lowering.calls_nothing(function) {
+                continue;
+            }
             let name = function.name.clone().unwrap_or_else(|| format!("function-{f}"));
             let index = lowering.invocation(function, &name, &origin, None);
             lowering.functions.insert(format!("{}.{}", aggregate.namespace, name), index);
@@ -535,10 +539,16 @@ impl<'a> Lowering<'a> {
         found.next().is_none().then_some(first)
     }
 
-    /// A REST operation or tool whose own `call` names no consumed operation is left out
-    /// (`unknown-call-target`).
+    /// A REST operation, tool or aggregate function whose `call`, step calls or `ref` name
+    /// nothing known is left out (`unknown-call-target`).
     fn calls_nothing(&self, invocation: &Invocation) -> bool {
-        invocation.call.as_deref().is_some_and(|call| self.target(call).is_none())
+        let unknown = |call: Option<&str>| call.is_some_and(|call| self.target(call).is_none());
+        let unknown_ref = invocation.call.is_none()
+            && invocation.steps.is_empty()
+            && invocation.reference.as_ref().is_some_and(|r| !self.functions.contains_key(r));
+        unknown(invocation.call.as_deref())
+            || valid(&invocation.steps).any(|(_, step)| step.kind == "call" && unknown(step.call.as_deref()))
+            || unknown_ref
     }
 
     /// Binds a consumed operation's parameters: `with` first, then arguments of the same name,

@@ -522,6 +522,9 @@ pub struct Capability {
     /// Pointers of `exposes`, `aggregates` and `binds` imports that could not be read (already
     /// reported; the entry left in place is not decoded again).
     pub failed_imports: Vec<String>,
+    /// A stand-alone document of `exposes`/`aggregates` for capabilities to import: its calls
+    /// name namespaces the importer consumes.
+    pub fragment: bool,
 }
 
 impl Capability {
@@ -602,6 +605,7 @@ pub fn load_capability_in(
 ) -> Option<Capability> {
     let mut file = yaml::load(path, sources, diagnostics)?;
     ikanos::normalize(&mut file, diagnostics);
+    let fragment = read_fragment(&mut file, diagnostics);
     let failed_imports = graft_imports(&mut file, scope, sources, diagnostics);
     let path: Arc<Path> = file.path.clone();
     let doc: CapabilityFile = match file.decode("", &file.value) {
@@ -612,7 +616,7 @@ pub fn load_capability_in(
         }
     };
     let mut capability =
-        Capability { path: path.clone(), doc, consumes: Vec::new(), files: IndexMap::new(), unresolved_imports: Vec::new(), failed_imports };
+        Capability { path: path.clone(), doc, consumes: Vec::new(), files: IndexMap::new(), unresolved_imports: Vec::new(), failed_imports, fragment };
     capability.files.insert(path.clone(), file);
 
     let entries: Vec<(Origin, Lenient<ConsumesEntry>)> = capability
@@ -894,6 +898,39 @@ fn resolve_import(
         }),
     );
     false
+}
+
+/// A document without `capability` whose top level declares `exposes` or `aggregates` (an
+/// Ikanos stand-alone document, what capabilities import): checked as if they were under
+/// `capability`, with a warning. Returns whether it was one.
+fn read_fragment(file: &mut YamlFile, diagnostics: &mut Diagnostics) -> bool {
+    use serde_yaml::{Mapping, Value};
+    let Some(root) = file.value.as_mapping_mut() else { return false };
+    if root.contains_key("capability") {
+        return false;
+    }
+    let lists: Vec<&str> = ["exposes", "aggregates"].into_iter().filter(|list| root.contains_key(*list)).collect();
+    if lists.is_empty() {
+        return false;
+    }
+    let mut body = Mapping::new();
+    for list in &lists {
+        body.insert((*list).into(), Value::Null);
+    }
+    root.insert("capability".into(), Value::Mapping(body));
+    let original = Arc::new(file.clone());
+    for list in &lists {
+        file.graft(&format!("/capability/{list}"), original.clone(), &format!("/{list}"));
+        if let Some(root) = file.value.as_mapping_mut() {
+            root.remove(*list);
+        }
+    }
+    let names = lists.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(" and ");
+    diagnostics.push(
+        Diagnostic::warning("fragment-document", format!("this document only declares {names} for capabilities to import; it is checked as if under `capability`"))
+            .at(file.key_span(&format!("/{}", lists[0])))
+            .help(format!("import its entries from a capability (`- from: ./{}`, `import: <namespace>`); calls into namespaces it does not consume cannot be checked here", file.path.file_name().and_then(|n| n.to_str()).unwrap_or("file.yml"))),
+    );    true
 }
 
 /// Lists whose entries may be imported from another file (besides `consumes`, which is read

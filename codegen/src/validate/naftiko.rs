@@ -543,7 +543,7 @@ impl<'a> Checker<'a> {
             None if known.is_empty() => "this capability consumes no operations; add them under `consumes`".to_string(),
             None => format!("`call` names `<consumed namespace>.<operation>`; known: {}", preview(&known)),
         };
-        let diagnostic = if skippable {
+        let diagnostic = if skippable || self.capability.fragment {
             // The engine starts and fails this one operation when it is called.
             Diagnostic::warning("unknown-call-target", format!("`{call}` is not a consumed operation; this operation is not generated"))
         } else {
