@@ -318,7 +318,7 @@ impl HttpClient {
 
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = self.read_body(operation, response).await?;
+        let body = self.read_body(operation, request.max_body_bytes, response).await?;
         Ok(Response {
             operation,
             status,
@@ -327,16 +327,25 @@ impl HttpClient {
         })
     }
 
-    /// Reads a response body of at most `max_response_bytes`: a longer one (by `Content-Length`
-    /// or as it streams) is [`Error::Decode`] without reading the rest.
-    async fn read_body(&self, operation: &'static str, mut response: reqwest::Response) -> Result<Bytes, Error> {
-        let limit = self.inner.max_response_bytes;
+    /// Reads a response body of at most `own_limit` (the request's) or else `max_response_bytes`
+    /// bytes: a longer one (by `Content-Length` or as it streams) is [`Error::TooLarge`] (own
+    /// limit) or [`Error::Decode`] without reading the rest.
+    async fn read_body(
+        &self,
+        operation: &'static str,
+        own_limit: Option<u64>,
+        mut response: reqwest::Response,
+    ) -> Result<Bytes, Error> {
+        let limit = own_limit.map_or(self.inner.max_response_bytes, |l| usize::try_from(l).unwrap_or(usize::MAX));
         let status = response.status().as_u16();
-        let too_large = || Error::Decode {
-            operation,
-            status,
-            message: format!("the response body exceeds the limit of {limit} bytes"),
-            body_excerpt: String::new(),
+        let too_large = || match own_limit {
+            Some(limit) => Error::TooLarge { operation, status, limit },
+            None => Error::Decode {
+                operation,
+                status,
+                message: format!("the response body exceeds the limit of {limit} bytes"),
+                body_excerpt: String::new(),
+            },
         };
         if response.content_length().is_some_and(|length| length > limit as u64) {
             return Err(too_large());
@@ -571,6 +580,9 @@ pub struct Request {
     query: Vec<(String, String)>,
     headers: Vec<(HeaderName, HeaderValue)>,
     body: Option<(Bytes, &'static str)>,
+    /// This request's own body limit (a binary operation's `maxBinarySize`): a longer body is
+    /// [`Error::TooLarge`]. `None` applies [`ClientConfig::max_response_bytes`].
+    max_body_bytes: Option<u64>,
     /// The first problem found while building; `send` reports it.
     error: Option<String>,
 }
@@ -603,8 +615,17 @@ impl Request {
             query: Vec::new(),
             headers: Vec::new(),
             body: None,
+            max_body_bytes: None,
             error: None,
         }
+    }
+
+    /// Reads at most `bytes` of the response body (instead of the client's
+    /// [`ClientConfig::max_response_bytes`]); a longer body is [`Error::TooLarge`], and what is
+    /// past the limit is never read.
+    pub fn max_body_bytes(mut self, bytes: u64) -> Self {
+        self.max_body_bytes = Some(bytes);
+        self
     }
 
     /// The HTTP method.
@@ -808,6 +829,13 @@ impl Response {
         self.json(self.operation)
     }
 
+    /// The body as bytes with its media type: `media_type` when the spec names one
+    /// (`outputMediaType`), else the upstream `Content-Type`.
+    pub fn binary(&self, media_type: Option<&str>) -> Binary {
+        let content_type = media_type.map(str::to_owned).or_else(|| self.header("content-type").map(str::to_owned));
+        Binary { content_type, bytes: self.body.clone() }
+    }
+
     /// The body as text (invalid UTF-8 replaced).
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
@@ -931,5 +959,50 @@ mod tests {
                 assert_eq!(url.as_str(), expected.as_str(), "base {base}, path {path}");
             }
         }
+    }
+}
+
+/// A binary response body (`outputRawFormat: binary`): the bytes and their media type.
+///
+/// Serializes (e.g. into a step's JSON result) as `{"contentType", "size", "base64"}`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Binary {
+    /// The media type: the spec's `outputMediaType`, else the upstream `Content-Type`.
+    pub content_type: Option<String>,
+    /// The body.
+    pub bytes: Bytes,
+}
+
+impl Binary {
+    /// The media type, `application/octet-stream` when neither the spec nor the upstream names one.
+    pub fn media_type(&self) -> &str {
+        self.content_type.as_deref().unwrap_or("application/octet-stream")
+    }
+
+    /// The bytes in standard base64 (MCP `blob`s and image contents).
+    pub fn base64(&self) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(&self.bytes)
+    }
+}
+
+impl fmt::Debug for Binary {
+    // The length only: the bytes may be large (or private).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Binary")
+            .field("content_type", &self.content_type)
+            .field("len", &self.bytes.len())
+            .finish()
+    }
+}
+
+impl Serialize for Binary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut s = serializer.serialize_struct("Binary", 3)?;
+        s.serialize_field("contentType", self.media_type())?;
+        s.serialize_field("size", &self.bytes.len())?;
+        s.serialize_field("base64", &self.base64())?;
+        s.end()
     }
 }

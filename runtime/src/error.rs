@@ -93,6 +93,17 @@ pub enum Error {
         /// The start of the body.
         body_excerpt: String,
     },
+    /// A binary response body is larger than its operation allows (`maxBinarySize`); the rest
+    /// of the body was not read.
+    #[error("{operation}: the upstream response body exceeds the limit of {limit} bytes")]
+    TooLarge {
+        /// The operation called.
+        operation: &'static str,
+        /// The HTTP status.
+        status: u16,
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// A workflow run stopped before completing (see `workflow::WorkflowError`): a step's
     /// criteria were unmet, a call failed, or the step budget or deadline ran out.
     #[error("{message}")]
@@ -122,10 +133,10 @@ pub enum Error {
 }
 
 impl Error {
-    /// The upstream HTTP status, for [`Error::Status`] and [`Error::Decode`].
+    /// The upstream HTTP status, for [`Error::Status`], [`Error::Decode`] and [`Error::TooLarge`].
     pub fn status(&self) -> Option<u16> {
         match self {
-            Error::Status { status, .. } | Error::Decode { status, .. } => Some(*status),
+            Error::Status { status, .. } | Error::Decode { status, .. } | Error::TooLarge { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -163,6 +174,7 @@ impl Error {
             | Error::Timeout { operation }
             | Error::Transport { operation, .. }
             | Error::Decode { operation, .. }
+            | Error::TooLarge { operation, .. }
             | Error::InvalidRequest { operation, .. } => Some(operation),
             Error::Config(_) | Error::Workflow { .. } => None,
         }

@@ -39,6 +39,6 @@ pub mod server;
 pub mod workflow;
 
 pub use auth::{ApiKeyLocation, Auth};
-pub use client::{ClientConfig, HttpClient, Request, Response, encode_path};
+pub use client::{Binary, ClientConfig, HttpClient, Request, Response, encode_path};
 pub use error::{ConfigError, Error};
 pub use secret::Secret;

@@ -120,16 +120,67 @@ pub fn arguments<A: DeserializeOwned>(tool: &str, arguments: Option<JsonObject>)
 }
 
 /// Runs one tool: decodes its arguments, awaits `operation` and converts the outcome with
-/// [`tool_result`].
-pub async fn call<A, F, Fut>(tool: &str, raw_arguments: Option<JsonObject>, operation: F) -> CallToolResult
+/// [`Output::tool_result`] (JSON as with [`tool_result`]; bytes as image, audio or blob content).
+pub async fn call<A, O, F, Fut>(tool: &str, raw_arguments: Option<JsonObject>, operation: F) -> CallToolResult
 where
     A: DeserializeOwned,
+    O: Output,
     F: FnOnce(A) -> Fut,
-    Fut: Future<Output = Result<Value, Error>>,
+    Fut: Future<Output = Result<O, Error>>,
 {
     match arguments::<A>(tool, raw_arguments) {
-        Ok(args) => tool_result(operation(args).await),
+        Ok(args) => match operation(args).await {
+            Ok(output) => output.tool_result(),
+            Err(err) => upstream_error(&err),
+        },
         Err(invalid) => *invalid,
+    }
+}
+
+/// What an exposed operation returns, as MCP content: a JSON [`Value`] or a [`crate::Binary`].
+pub trait Output {
+    /// The successful result of a `tools/call`.
+    fn tool_result(self) -> CallToolResult;
+    /// The contents of a `resources/read` of `uri` (`mime_type` from the spec, if any).
+    fn resource_contents(self, uri: &str, mime_type: Option<&str>) -> ResourceContents;
+}
+
+impl Output for Value {
+    /// `structuredContent` with a JSON text copy.
+    fn tool_result(self) -> CallToolResult {
+        CallToolResult::structured(self)
+    }
+
+    /// Strings as text (`text/plain`), other JSON pretty-printed (`application/json`).
+    fn resource_contents(self, uri: &str, mime_type: Option<&str>) -> ResourceContents {
+        let (text, default_mime) = match self {
+            Value::String(text) => (text, "text/plain"),
+            other => (serde_json::to_string_pretty(&other).unwrap_or_default(), "application/json"),
+        };
+        ResourceContents::text(text, uri).with_mime_type(mime_type.unwrap_or(default_mime))
+    }
+}
+
+impl Output for crate::Binary {
+    /// Base64 content: an image or audio block for `image/*` and `audio/*`, else an embedded
+    /// blob resource (MCP has no other place for bytes in a tool result).
+    fn tool_result(self) -> CallToolResult {
+        let media_type = self.media_type().to_owned();
+        let data = self.base64();
+        let block = if media_type.starts_with("image/") {
+            ContentBlock::image(data, media_type)
+        } else if media_type.starts_with("audio/") {
+            ContentBlock::audio(data, media_type)
+        } else {
+            ContentBlock::resource(ResourceContents::blob(data, "capgen://result").with_mime_type(media_type))
+        };
+        CallToolResult::success(vec![block])
+    }
+
+    /// `BlobResourceContents`: base64 `blob` with the spec's or the upstream's media type.
+    fn resource_contents(self, uri: &str, mime_type: Option<&str>) -> ResourceContents {
+        let media_type = mime_type.unwrap_or(self.media_type()).to_owned();
+        ResourceContents::blob(self.base64(), uri).with_mime_type(media_type)
     }
 }
 
@@ -153,6 +204,7 @@ pub fn upstream_error(err: &Error) -> CallToolResult {
         Error::Timeout { .. } => "timeout",
         Error::Transport { .. } => "transport",
         Error::Decode { .. } => "decode",
+        Error::TooLarge { .. } => "too_large",
         Error::InvalidRequest { .. } => "invalid_arguments",
         Error::Config(_) => "config",
         Error::Workflow { .. } => "workflow",
@@ -213,21 +265,18 @@ pub fn read_static(uri: &str, mime_type: Option<&str>, text: &str) -> ReadResour
 
 /// A dynamic resource: runs its exposed operation (with no arguments) and returns the result as
 /// text (strings as is, other JSON pretty-printed as `application/json` unless the spec names a
-/// MIME type). A failed call is a JSON-RPC internal error with the call's message.
-pub async fn read_dynamic<A, F, Fut>(uri: &str, mime_type: Option<&str>, operation: F) -> Result<ReadResourceResult, ErrorData>
+/// MIME type) or, for bytes, as a base64 blob ([`Output::resource_contents`]). A failed call is a JSON-RPC internal error with the call's message.
+pub async fn read_dynamic<A, O, F, Fut>(uri: &str, mime_type: Option<&str>, operation: F) -> Result<ReadResourceResult, ErrorData>
 where
     A: DeserializeOwned,
+    O: Output,
     F: FnOnce(A) -> Fut,
-    Fut: Future<Output = Result<Value, Error>>,
+    Fut: Future<Output = Result<O, Error>>,
 {
     let args = serde_json::from_value::<A>(Value::Object(JsonObject::new()))
         .map_err(|err| ErrorData::internal_error(format!("cannot read resource `{uri}`: {err}"), None))?;
     let value = operation(args).await.map_err(|err| ErrorData::internal_error(format!("cannot read resource `{uri}`: {err}"), None))?;
-    let (text, default_mime) = match value {
-        Value::String(text) => (text, "text/plain"),
-        other => (serde_json::to_string_pretty(&other).unwrap_or_default(), "application/json"),
-    };
-    Ok(ReadResourceResult::new(vec![ResourceContents::text(text, uri).with_mime_type(mime_type.unwrap_or(default_mime))]))
+    Ok(ReadResourceResult::new(vec![value.resource_contents(uri, mime_type)]))
 }
 
 /// Renders a prompt template: each `{{name}}` becomes the argument `name` (strings as is, other

@@ -133,7 +133,7 @@ impl IntoResponse for ApiError {
 
 impl From<Error> for ApiError {
     /// Upstream 4xx: the same status, the upstream body passed through; 5xx, transport and
-    /// decode failures: 502; timeouts: 504; invalid arguments: 422; configuration: 500.
+    /// decode failures and over-size binary bodies (`upstream_too_large`): 502; timeouts: 504; invalid arguments: 422; configuration: 500.
     fn from(error: Error) -> Self {
         let message = error.to_string();
         match error {
@@ -152,6 +152,11 @@ impl From<Error> for ApiError {
             Error::Decode { status, .. } => {
                 Self::new(StatusCode::BAD_GATEWAY, "bad_gateway", "the upstream response could not be decoded")
                     .with("upstreamStatus", status)
+            }
+            Error::TooLarge { status, limit, .. } => {
+                Self::new(StatusCode::BAD_GATEWAY, "upstream_too_large", "the upstream response body exceeds the size limit")
+                    .with("upstreamStatus", status)
+                    .with("limitBytes", limit)
             }
             Error::Transport { .. } => Self::new(StatusCode::BAD_GATEWAY, "bad_gateway", message),
             Error::Timeout { .. } => Self::new(StatusCode::GATEWAY_TIMEOUT, "gateway_timeout", message),
@@ -189,6 +194,15 @@ pub async fn not_found() -> ApiError {
 /// The fallback for known paths with another method: 405 JSON.
 pub async fn method_not_allowed() -> ApiError {
     ApiError::method_not_allowed()
+}
+
+/// A binary result (`outputRawFormat: binary`) answered as its bytes, with `status` and its media
+/// type as `Content-Type` (`application/octet-stream` when neither the spec nor the upstream names one).
+pub fn binary_response(status: u16, binary: crate::Binary) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let content_type = HeaderValue::from_str(binary.media_type())
+        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
+    (status, [(header::CONTENT_TYPE, content_type)], binary.bytes).into_response()
 }
 
 /// `GET /healthz`: `{ "status": "ok" }`.

@@ -6,7 +6,7 @@ use quote::{format_ident, quote};
 
 use crate::emit::types::type_tokens;
 use crate::ir::{
-    Auth, BindSource, BindVar, Body, ConsumedApi, Ir, Operation, Output, Param, ParamLocation, PathPart, Shape, SpecValue,
+    Auth, BindSource, BindVar, Body, ConsumedApi, Ir, Operation, Output, Param, ParamLocation, PathPart, ResponseBody, Shape, SpecValue,
     TemplatePart, TypeRef, ValuePiece,
 };
 
@@ -228,7 +228,7 @@ fn uses_named_types(op: &Operation) -> bool {
             _ => false,
         }
     }
-    (op.output == Output::Body && named(&op.response)) || op.params.iter().any(|p| named(&p.ty))
+    (op.output == Output::Body && op.response_body == ResponseBody::Json && named(&op.response)) || op.params.iter().any(|p| named(&p.ty))
 }
 
 /// The Rust type of an argument (`&str`, `i64`, `&types::X`, optionally wrapped in `Option`).
@@ -343,12 +343,23 @@ fn emit_operation(op: &Operation) -> TokenStream {
     }
     steps.push(body_tokens(op));
 
-    let (return_type, finish) = match &op.output {
-        Output::Body => {
+    if let ResponseBody::Binary(binary) = &op.response_body {
+        let limit = proc_macro2::Literal::u64_unsuffixed(binary.max_bytes);
+        steps.push(quote! { let request = request.max_body_bytes(#limit); });
+    }
+    let (return_type, finish) = match (&op.response_body, &op.output) {
+        (ResponseBody::Binary(binary), _) => {
+            let media_type = match &binary.media_type {
+                Some(media_type) => quote! { Some(#media_type) },
+                None => quote! { None },
+            };
+            (quote!(::capgen_runtime::Binary), quote! { Ok(response.binary(#media_type)) })
+        }
+        (ResponseBody::Json, Output::Body) => {
             let ty = type_tokens(&op.response);
             (ty.clone(), quote! { response.json::<#ty>(#name) })
         }
-        Output::Shaped(shape) => {
+        (ResponseBody::Json, Output::Shaped(shape)) => {
             let shaped = shape_tokens(shape, &quote!(body));
             (
                 quote!(::serde_json::Value),
@@ -365,6 +376,14 @@ fn emit_operation(op: &Operation) -> TokenStream {
     if let Some(id) = &op.operation_id {
         doc.push(Some(String::new()));
         doc.push(Some(format!("OpenAPI operation: `{id}`.")));
+    }
+    if let ResponseBody::Binary(binary) = &op.response_body {
+        doc.push(Some(String::new()));
+        let media = binary.media_type.as_ref().map_or("the upstream's media type".to_string(), |m| format!("media type `{m}`"));
+        doc.push(Some(format!(
+            "Returns the body's bytes ({media}); a body over {} bytes is `Error::TooLarge` and is not read.",
+            binary.max_bytes
+        )));
     }
     if let Some(TypeRef::Named(error)) = &op.error_body {
         doc.push(Some(String::new()));

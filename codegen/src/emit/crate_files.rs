@@ -201,10 +201,17 @@ pub fn main_rs(ir: &Ir, modules: &[Module], crate_name: &str) -> TokenStream {
             let kind = kind_tokens(&i.ty);
             quote! { (#n, #kind) }
         });
+        // Bytes print as `{"contentType", "size", "base64"}`.
+        let result = match exposed.binary {
+            Some(_) => quote! {
+                ::serde_json::to_value(::std::boxed::Box::pin(operations::#fn_name(clients, args)).await?).unwrap_or_default()
+            },
+            None => quote! { ::std::boxed::Box::pin(operations::#fn_name(clients, args)).await? },
+        };
         call_arms.push(quote! {
             #name => {
                 let args = server::parse_args(pairs, &[#(#specs),*])?;
-                Ok(::std::boxed::Box::pin(operations::#fn_name(clients, args)).await?)
+                Ok(#result)
             }
         });
     }

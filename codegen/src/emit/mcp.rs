@@ -15,7 +15,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use crate::emit::client::{doc_lines, raw_string, secret_tokens};
-use crate::ir::expose::{Exposed, Hints, InboundAuth, McpAdapter, McpPrompt, McpResource, Tool};
+use crate::ir::expose::{CACHE_SCOPE_META, CacheHints, Exposed, Hints, InboundAuth, McpAdapter, McpPrompt, McpResource, TTL_MS_META, Tool};
 use crate::ir::{Ir, names};
 
 /// The `mcp` module: the adapter's server at the top level, or one submodule per adapter (with
@@ -96,7 +96,7 @@ fn emit_adapter(ir: &Ir, adapter: &McpAdapter, root: &TokenStream) -> TokenStrea
     let resources = unique_by(&adapter.resources, |resource| resource.uri.clone());
     let prompts = unique_by(&adapter.prompts, |prompt| prompt.name.clone());
 
-    let tool_items = tools.iter().map(|tool| tool_item(tool, &ir.exposed[tool.exposed]));
+    let tool_items = tools.iter().map(|tool| tool_item(tool, &ir.exposed[tool.exposed], &adapter.cache));
     let tool_fns: Vec<_> = tools.iter().map(tool_fn).collect();
     let call_arms = tools.iter().map(|tool| {
         let name = &tool.name;
@@ -246,7 +246,7 @@ fn tool_fn(tool: &Tool) -> proc_macro2::Ident {
 }
 
 /// The schema constant and the `Tool` description of one tool.
-fn tool_item(tool: &Tool, exposed: &Exposed) -> TokenStream {
+fn tool_item(tool: &Tool, exposed: &Exposed, cache: &CacheHints) -> TokenStream {
     let name = &tool.name;
     let fn_name = tool_fn(tool);
     let schema_name = format_ident!("{}_INPUT_SCHEMA", names::shouty(&tool.name).trim_end_matches('_'));
@@ -257,6 +257,7 @@ fn tool_item(tool: &Tool, exposed: &Exposed) -> TokenStream {
     };
     let title = tool.title.as_ref().map(|title| quote! { .with_title(#title) });
     let annotations = annotations(&tool.hints);
+    let meta = cache_meta(cache);
     let mut lines = Vec::new();
     if let Some(description) = &tool.description {
         lines.extend([Some(description.clone()), Some(String::new())]);
@@ -273,8 +274,26 @@ fn tool_item(tool: &Tool, exposed: &Exposed) -> TokenStream {
             model::Tool::new_with_raw(#name, #description, #schema_name.get())
                 #title
                 #annotations
+                #meta
         }
     }
+}
+
+/// `.with_meta(...)` carrying the adapter's caching hints, if it has any.
+fn cache_meta(cache: &CacheHints) -> Option<TokenStream> {
+    let mut meta = serde_json::Map::new();
+    if let Some(ttl) = cache.ttl_ms {
+        meta.insert(TTL_MS_META.into(), ttl.into());
+    }
+    if let Some(scope) = &cache.scope {
+        meta.insert(CACHE_SCOPE_META.into(), scope.clone().into());
+    }
+    (!meta.is_empty()).then(|| {
+        let text = serde_json::Value::Object(meta).to_string();
+        quote! {
+            .with_meta(model::MetaObject(::serde_json::from_str(#text).unwrap_or_default()))
+        }
+    })
 }
 
 /// `.with_annotations(...)` from the tool's hints, if it has any.

@@ -143,13 +143,28 @@ fn operation(route: &RestRoute<'_>, authenticated: bool) -> Value {
     };
 
     let mut responses = Map::new();
-    responses.insert(
-        "200".into(),
-        json!({
-            "description": "The operation's JSON result.",
-            "content": { "application/json": { "schema": {} } },
-        }),
-    );
+    match &route.exposed.binary {
+        Some(binary) => {
+            let media_type = binary.media_type.as_deref().unwrap_or("application/octet-stream");
+            let description = binary.description.as_deref().unwrap_or("The upstream body's bytes.");
+            responses.insert(
+                binary.status.to_string(),
+                json!({
+                    "description": description,
+                    "content": { media_type: { "schema": { "type": "string", "format": "binary" } } },
+                }),
+            );
+        }
+        None => {
+            responses.insert(
+                "200".into(),
+                json!({
+                    "description": "The operation's JSON result.",
+                    "content": { "application/json": { "schema": {} } },
+                }),
+            );
+        }
+    }
     let mut errors = vec![("400", "BadRequest")];
     if authenticated {
         errors.push(("401", "Unauthorized"));

@@ -22,12 +22,13 @@ pub fn emit_operations(ir: &Ir) -> TokenStream {
     });
     let uses_types = ir.exposed.iter().any(|e| e.inputs.iter().any(|i| mentions_named(&i.ty)));
     let types_import = uses_types.then(|| quote! { use super::types; });
+    let value_import = ir.exposed.iter().any(|e| e.binary.is_none()).then(|| quote! { use ::serde_json::Value; });
     quote! {
         #![doc = " Exposed operations: one function per REST operation, MCP tool and aggregate function,"]
         #![doc = " each taking typed arguments and returning the JSON result. The REST and MCP adapters call these."]
         use ::capgen_runtime::Error;
         use ::serde::{Deserialize, Serialize};
-        use ::serde_json::Value;
+        #value_import
         use super::client::Clients;
         #types_import
 
@@ -74,6 +75,14 @@ fn emit_exposed(exposed: &Exposed, apis: &[ConsumedApi]) -> TokenStream {
     });
     let args_doc = format!(" Arguments of [`{}`].", exposed.fn_name);
     let body = match &exposed.action {
+        // Bytes are answered as the consumed operation returns them.
+        Action::Call(call) if exposed.binary.is_some() => {
+            let (bindings, invocation) = call_tokens(call, exposed, apis, true);
+            quote! {
+                #(#bindings)*
+                #invocation.await
+            }
+        }
         Action::Call(call) => {
             let (bindings, invocation) = call_tokens(call, exposed, apis, true);
             let value = quote! { ::serde_json::to_value(result).unwrap_or_default() };
@@ -127,9 +136,14 @@ fn emit_exposed(exposed: &Exposed, apis: &[ConsumedApi]) -> TokenStream {
             }
         },
     };
-    let doc = doc_lines(&described(exposed.description.as_ref(), format!("Exposed as `{name}`.")));
+    let exposed_as = match &exposed.binary {
+        Some(_) => format!("Exposed as `{name}`; answers with the upstream body's bytes."),
+        None => format!("Exposed as `{name}`."),
+    };
+    let doc = doc_lines(&described(exposed.description.as_ref(), exposed_as));
     let args_binding = if uses_args(exposed) { quote!(args) } else { quote!(_args) };
     let clients_binding = if matches!(exposed.action, Action::Mock) { quote!(_clients) } else { quote!(clients) };
+    let result_type = if exposed.binary.is_some() { quote!(::capgen_runtime::Binary) } else { quote!(Value) };
     quote! {
         #[doc = #args_doc]
         #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -138,7 +152,7 @@ fn emit_exposed(exposed: &Exposed, apis: &[ConsumedApi]) -> TokenStream {
         }
 
         #doc
-        pub async fn #fn_name(#clients_binding: &Clients, #args_binding: #args_type) -> Result<Value, Error> {
+        pub async fn #fn_name(#clients_binding: &Clients, #args_binding: #args_type) -> Result<#result_type, Error> {
             #body
         }
     }

@@ -182,11 +182,17 @@ pub fn emit_rest(ir: &Ir) -> TokenStream {
     // Names the handlers use, imported only when there are handlers.
     let handler_imports = (!routes.is_empty()).then(|| {
         let kind = routes.iter().any(|r| !r.exposed.inputs.is_empty()).then(|| quote!(Kind,));
+        let binary = routes.iter().any(|r| r.exposed.binary.is_some());
+        let binary_response = binary.then(|| quote!(, binary_response));
+        let response = binary.then(|| quote! { use ::capgen_runtime::axum::response::Response; });
+        let json = routes.iter().any(|r| r.exposed.binary.is_none()).then(|| quote!(Json,));
+        let value = json.is_some().then(|| quote! { use ::serde_json::Value; });
         quote! {
             use ::capgen_runtime::axum::extract::State;
-            use ::capgen_runtime::axum::{Json, routing};
-            use ::capgen_runtime::server::{ApiError, ArgSpec, #kind RestRequest};
-            use ::serde_json::Value;
+            #response
+            use ::capgen_runtime::axum::{#json routing};
+            use ::capgen_runtime::server::{ApiError, ArgSpec, #kind RestRequest #binary_response};
+            #value
             use super::operations;
         }
     });
@@ -259,6 +265,17 @@ fn emit_handler(route: &RestRoute<'_>) -> TokenStream {
     }
     lines.push(Some(format!("`{} {}` → [`operations::{}`].", route.method, route.path, exposed.fn_name)));
     let doc = doc_lines(&lines);
+    if let Some(binary) = &exposed.binary {
+        let status = proc_macro2::Literal::u16_unsuffixed(binary.status);
+        return quote! {
+            #doc
+            async fn #handler(State(clients): State<Clients>, request: RestRequest) -> Result<Response, ApiError> {
+                const ARGS: &[ArgSpec] = #specs;
+                let args = request.args(ARGS)?;
+                Ok(binary_response(#status, operations::#handler(&clients, args).await?))
+            }
+        };
+    }
     quote! {
         #doc
         async fn #handler(State(clients): State<Clients>, request: RestRequest) -> Result<Json<Value>, ApiError> {

@@ -365,6 +365,7 @@ impl ApiLowering<'_> {
             fixed,
             body,
             response,
+            response_body: response_body(op),
             error_body,
             output: output(&op.output_parameters),
             operation_id: openapi.and_then(|o| o.operation_id),
@@ -481,6 +482,18 @@ pub fn split_json_template(template: &str) -> Vec<(Piece, bool)> {
         }
     }
     out
+}
+
+/// `outputRawFormat: binary` (with `outputMediaType`, `maxBinarySize`) → bytes; else JSON.
+/// An invalid size was reported by validation and reads as the default.
+fn response_body(op: &ConsumedOperation) -> ResponseBody {
+    if op.output_raw_format.as_deref() != Some("binary") {
+        return ResponseBody::Json;
+    }
+    ResponseBody::Binary(BinaryBody {
+        media_type: op.output_media_type.clone(),
+        max_bytes: op.max_binary_size.as_deref().and_then(parse_binary_size).unwrap_or(DEFAULT_MAX_BINARY_BYTES),
+    })
 }
 
 /// A consumed operation's `outputParameters` → what its client method returns.

@@ -21,7 +21,22 @@ pub struct Exposed {
     pub action: Action,
     /// Applied to the action's JSON result; `None` passes it through.
     pub output: Option<Shape>,
+    /// The result is the bytes of a binary consumed operation (then `output` is `None`):
+    /// `operations::<fn_name>` returns `capgen_runtime::Binary` instead of a JSON value.
+    pub binary: Option<BinaryResult>,
     pub span: Span,
+}
+
+/// How an [`Exposed`] answers with bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BinaryResult {
+    /// The media type advertised (REST `responses`/`responseBinary`, else the consumed
+    /// operation's `outputMediaType`); `None` passes the upstream `Content-Type` on.
+    pub media_type: Option<String>,
+    /// The REST status of a successful answer (200 unless `responses` says otherwise).
+    pub status: u16,
+    /// The REST response's description, for the OpenAPI document.
+    pub description: Option<String>,
 }
 
 /// One argument.
@@ -150,11 +165,26 @@ pub struct McpAdapter {
     /// `http` (Streamable HTTP) or `stdio`, as the spec prefers; both are generated.
     pub stdio_preferred: bool,
     pub auth: Option<InboundAuth>,
+    /// Caching hints for clients (Ikanos `ttlMs`, `cacheScope`), carried in each tool's `_meta`.
+    pub cache: CacheHints,
     pub tools: Vec<Tool>,
     pub resources: Vec<McpResource>,
     pub prompts: Vec<McpPrompt>,
     pub span: Span,
 }
+
+/// An MCP adapter's caching hints; MCP (and rmcp 3.11) has no field for them, so they travel
+/// in each tool's `_meta` under [`TTL_MS_META`] and [`CACHE_SCOPE_META`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CacheHints {
+    pub ttl_ms: Option<u64>,
+    pub scope: Option<String>,
+}
+
+/// `_meta` key of a tool's freshness hint, in milliseconds.
+pub const TTL_MS_META: &str = "io.ikanos/ttlMs";
+/// `_meta` key of a tool's cache scope (`public` or `private`).
+pub const CACHE_SCOPE_META: &str = "io.ikanos/cacheScope";
 
 #[derive(Clone, Debug)]
 pub struct Tool {

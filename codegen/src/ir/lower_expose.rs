@@ -14,7 +14,7 @@ use crate::ir::build::{normalise_path, shape, spec_value};
 use crate::ir::expose::*;
 use crate::ir::names;
 use crate::ir::workflow::{InputType, Workflow};
-use crate::ir::{BindVar, ConsumedApi, ParamLocation, Shape, TypeRef};
+use crate::ir::{BindVar, ConsumedApi, ParamLocation, ResponseBody, Shape, TypeRef};
 use crate::parse::naftiko::{self, AuthSpec, Capability, Exposes, Invocation, Lenient, Origin, OutputParam, Piece, valid};
 
 /// What [`lower`] produces.
@@ -35,6 +35,10 @@ pub fn lower(capability: &Capability, apis: &[ConsumedApi], binds: &[BindVar], w
     for (a, aggregate) in valid(&body.aggregates) {
         for (f, function) in valid(&aggregate.functions) {
             let origin = capability.at(format!("/capability/aggregates/{a}/functions/{f}"));
+            // Unknown call targets (a stand-alone document's): left out, as validation warned.
+            if lowering.calls_nothing(function) {
+                continue;
+            }
             let name = function.name.clone().unwrap_or_else(|| format!("function-{f}"));
             let index = lowering.invocation(function, &name, &origin, None);
             lowering.functions.insert(format!("{}.{}", aggregate.namespace, name), index);
@@ -65,7 +69,15 @@ pub fn lower(capability: &Capability, apis: &[ConsumedApi], binds: &[BindVar], w
                         let mut params = resource.input_parameters.clone();
                         params.extend(op.input_parameters.iter().cloned());
                         merged.input_parameters = params;
-                        let index = lowering.invocation(&merged, &name, &op_origin, Some(&path_vars));
+                        let function = op.reference.as_ref().and_then(|r| lowering.functions.get(r).copied());
+                        let index = match function {
+                            // `ref` alone: the aggregate function's behaviour at this route.
+                            Some(function) if op.call.is_none() && op.steps.is_empty() => {
+                                lowering.rest_alias(function, &name, op.description.clone(), &path_vars)
+                            }
+                            _ => lowering.invocation(&merged, &name, &op_origin, Some(&path_vars)),
+                        };
+                        lowering.rest_responses(index, op);
                         routes.push(Route {
                             method,
                             path: path.clone(),
@@ -126,6 +138,8 @@ pub fn lower(capability: &Capability, apis: &[ConsumedApi], binds: &[BindVar], w
                             hints: None,
                             semantics: None,
                             output_parameters: resource.output_parameters.clone(),
+                            responses: IndexMap::new(),
+                            response_binary: None,
                         };
                         lowering.invocation(&invocation, &format!("resource-{}", resource.name), &r_origin, None)
                     });
@@ -158,6 +172,7 @@ pub fn lower(capability: &Capability, apis: &[ConsumedApi], binds: &[BindVar], w
                     port: adapter.port.unwrap_or(9090),
                     stdio_preferred: adapter.transport.as_deref() == Some("stdio"),
                     auth: inbound_auth(adapter.authentication.as_ref(), binds),
+                    cache: CacheHints { ttl_ms: adapter.ttl_ms, scope: adapter.cache_scope.clone() },
                     tools,
                     resources,
                     prompts,
@@ -190,6 +205,7 @@ pub fn lower_workflows(title: &str, description: Option<&str>, apis: &[ConsumedA
         port: 9090,
         stdio_preferred: false,
         auth: None,
+        cache: CacheHints::default(),
         tools: Vec::new(),
         resources: Vec::new(),
         prompts: Vec::new(),
@@ -323,6 +339,7 @@ impl<'a> Lowering<'a> {
             inputs,
             action: Action::Workflow(index),
             output: None,
+            binary: None,
             span: workflow.span.clone(),
         })
     }
@@ -336,6 +353,36 @@ impl<'a> Lowering<'a> {
             exposed.description = description;
         }
         self.push(exposed)
+    }
+
+    /// A REST operation that `ref`s a function: the function under the operation's name, its
+    /// arguments named in the route path read from the path.
+    fn rest_alias(&mut self, function: usize, name: &str, description: Option<String>, path_vars: &[String]) -> usize {
+        let index = self.alias(function, name, description);
+        for input in &mut self.exposed[index].inputs {
+            if path_vars.iter().any(|v| v.eq_ignore_ascii_case(&input.name)) {
+                input.location = InputLocation::Path;
+            } else if input.location == InputLocation::Path {
+                input.location = InputLocation::Query;
+            }
+        }
+        index
+    }
+
+    /// Applies a REST operation's binary response contract (`responseBinary`, or the first 2xx
+    /// entry of `responses` with a `binary: true` media type) to a binary result: its status,
+    /// media type and description. A contract on a JSON result is reported by validation.
+    fn rest_responses(&mut self, index: usize, op: &Invocation) {
+        let contract = match &op.response_binary {
+            Some(shorthand) => Some((shorthand.status.unwrap_or(200), shorthand.media_type.clone(), shorthand.description.clone())),
+            None => op.responses.iter().find_map(|(status, response)| {
+                let status: u16 = status.parse().ok().filter(|s| (200..300).contains(s))?;
+                let (media_type, _) = response.content.iter().find(|(_, content)| content.binary)?;
+                Some((status, media_type.clone(), response.description.clone()))
+            }),
+        };
+        let (Some((status, media_type, description)), Some(binary)) = (contract, self.exposed[index].binary.as_mut()) else { return };
+        *binary = BinaryResult { media_type: Some(media_type), status, description };
     }
 
     fn function_hints(&self, reference: &str) -> Hints {
@@ -425,8 +472,19 @@ impl<'a> Lowering<'a> {
             Action::Mock
         };
 
+        let binary = match &action {
+            Action::Call(call) => match &self.apis[call.api].operations[call.operation].response_body {
+                ResponseBody::Binary(body) => {
+                    Some(BinaryResult { media_type: body.media_type.clone(), status: 200, description: None })
+                }
+                ResponseBody::Json => None,
+            },
+            _ => None,
+        };
+        // Bytes are passed on as they are (`binary-output-parameters`).
         let output = match action {
             Action::Steps { .. } => None,
+            _ if binary.is_some() => None,
             _ => output_shape(&invocation.output_parameters, matches!(action, Action::Mock)),
         };
         // A path argument the REST route has no variable for is read from the query string
@@ -456,6 +514,7 @@ impl<'a> Lowering<'a> {
             inputs,
             action,
             output,
+            binary,
             span: match self.capability {
                 Some(capability) => capability.span(origin),
                 None => Span::file_start(std::sync::Arc::from(std::path::Path::new(""))),
@@ -480,10 +539,16 @@ impl<'a> Lowering<'a> {
         found.next().is_none().then_some(first)
     }
 
-    /// A REST operation or tool whose own `call` names no consumed operation is left out
-    /// (`unknown-call-target`).
+    /// A REST operation, tool or aggregate function whose `call`, step calls or `ref` name
+    /// nothing known is left out (`unknown-call-target`).
     fn calls_nothing(&self, invocation: &Invocation) -> bool {
-        invocation.call.as_deref().is_some_and(|call| self.target(call).is_none())
+        let unknown = |call: Option<&str>| call.is_some_and(|call| self.target(call).is_none());
+        let unknown_ref = invocation.call.is_none()
+            && invocation.steps.is_empty()
+            && invocation.reference.as_ref().is_some_and(|r| !self.functions.contains_key(r));
+        unknown(invocation.call.as_deref())
+            || valid(&invocation.steps).any(|(_, step)| step.kind == "call" && unknown(step.call.as_deref()))
+            || unknown_ref
     }
 
     /// Binds a consumed operation's parameters: `with` first, then arguments of the same name,

@@ -115,12 +115,51 @@ pub struct Operation {
     pub body: Body,
     /// Type of a successful response body (before output shaping).
     pub response: TypeRef,
+    /// How a successful body is read: JSON (typed as `response`) or bytes.
+    pub response_body: ResponseBody,
     /// Type of error bodies, when the OpenAPI document declares one.
     pub error_body: Option<TypeRef>,
     pub output: Output,
     /// The matching OpenAPI operationId, if any.
     pub operation_id: Option<String>,
     pub span: Span,
+}
+
+/// How a consumed operation reads a successful response body.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ResponseBody {
+    /// JSON, decoded as [`Operation::response`] (and shaped by [`Operation::output`]).
+    #[default]
+    Json,
+    /// Raw bytes with their media type, never decoded (Ikanos `outputRawFormat: binary`).
+    Binary(BinaryBody),
+}
+
+/// A binary response body's contract.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BinaryBody {
+    /// The media type advertised (`outputMediaType`); `None` keeps the upstream `Content-Type`.
+    pub media_type: Option<String>,
+    /// The largest body read, in bytes (`maxBinarySize`, default [`DEFAULT_MAX_BINARY_BYTES`]).
+    pub max_bytes: u64,
+}
+
+/// The body limit of a binary response without `maxBinarySize` (10 MiB, as Ikanos defaults).
+pub const DEFAULT_MAX_BINARY_BYTES: u64 = 10 * 1024 * 1024;
+
+/// A size with a mandatory unit (`512KiB`, `5MiB`, `1.5GiB`, `100B`) in bytes; `None` when it is
+/// not one.
+pub fn parse_binary_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let (number, scale) = [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("B", 1)]
+        .iter()
+        .find_map(|(unit, scale)| text.strip_suffix(unit).map(|n| (n, *scale)))?;
+    if number.is_empty() || !number.chars().all(|c| c.is_ascii_digit() || c == '.') || number.starts_with('.') || number.ends_with('.') {
+        return None;
+    }
+    let value: f64 = number.parse().ok()?;
+    let bytes = (value * scale as f64).round();
+    (bytes.is_finite() && bytes >= 1.0 && bytes < u64::MAX as f64).then_some(bytes as u64)
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -203,4 +242,20 @@ pub enum Shape {
     Array { mapping: Option<String>, item: Box<Shape> },
     /// An object with `properties`, each mapped relative to the value at `mapping`.
     Nested { mapping: Option<String>, fields: Vec<(String, Shape)> },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_binary_size;
+
+    #[test]
+    fn binary_sizes_need_a_unit() {
+        assert_eq!(parse_binary_size("512KiB"), Some(512 * 1024));
+        assert_eq!(parse_binary_size("5MiB"), Some(5 << 20));
+        assert_eq!(parse_binary_size("1.5GiB"), Some(3 << 29));
+        assert_eq!(parse_binary_size("100B"), Some(100));
+        for bad in ["64", "5MB", "MiB", ".5MiB", "1.MiB", "-1KiB", "0B", "1e3KiB", ""] {
+            assert_eq!(parse_binary_size(bad), None, "{bad}");
+        }
+    }
 }

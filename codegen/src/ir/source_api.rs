@@ -224,6 +224,7 @@ fn operation(doc: &OpenApiDoc, op: &OaOperation, vocabulary: &Vocabulary, types:
         body,
         response,
         error_body,
+        response_body: ResponseBody::Json,
         output: Output::Body,
         operation_id: op.operation_id.clone(),
         span: doc.file.span(&op.pointer),

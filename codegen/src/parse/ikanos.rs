@@ -28,17 +28,6 @@ const NAMED: &[&str] = &["resources", "operations", "inputParameters", "tools", 
 const OPAQUE: &[&str] =
     &["with", "keys", "body", "value", "const", "schema", "mapping", "lookupValue", "template", "arguments", "responses", "responseBinary"];
 
-/// Ikanos fields capgen reads but does not carry into the generated crate yet, and why.
-const NOT_CARRIED: &[(&str, &str)] = &[
-    ("outputMediaType", "responses keep the media type the upstream sends"),
-    ("maxBinarySize", "response bodies are not size-limited by the generated crate"),
-    ("responses", "the generated REST handler answers with the operation's JSON result"),
-    ("responseBinary", "the generated REST handler answers with the operation's JSON result"),
-    ("binary", "the MCP resource is served as text"),
-    ("ttlMs", "rmcp 3.11 has no freshness hint on tool or resource results"),
-    ("cacheScope", "rmcp 3.11 has no cache scope on tool or resource results"),
-];
-
 /// Whether `value` is an Ikanos document (its root has an `ikanos` key).
 pub fn is_ikanos(value: &Value) -> bool {
     value.as_mapping().is_some_and(|m| m.contains_key("ikanos"))
@@ -162,13 +151,6 @@ impl Rewriter<'_> {
     fn entry(&mut self, list: &str, item: &Value, old: &str, new: &str) -> Value {
         let Some(map) = item.as_mapping() else { return self.object(item, old, new) };
         if map.contains_key("import") && map.get("from").is_some_and(Value::is_string) {
-            if list != "consumes" {
-                self.diagnostics.push(
-                    Diagnostic::error("unsupported-import", format!("imports in `{list}` are not supported yet; only `consumes` entries can be imported"))
-                        .at(self.file.span(&yaml::child(old, "from")))
-                        .help(format!("copy the `{list}` entry from the imported file into this one")),
-                );
-            }
             let mut out = Mapping::new();
             for (k, v) in map {
                 let key = if k.as_str() == Some("from") { "location" } else { k.as_str().unwrap_or_default() };
@@ -213,7 +195,7 @@ impl Rewriter<'_> {
                 other => other,
             };
             let (o, n) = (yaml::child(old, key), yaml::child(new, renamed));
-            self.not_carried(key, v, &o);
+            self.not_carried(key, &o);
             let rewritten = self.node(v, key, &o, &n);
             out.insert(renamed.into(), rewritten);
         }
@@ -222,25 +204,17 @@ impl Rewriter<'_> {
 }
 
 impl Rewriter<'_> {
-    /// Warns about a field the generated crate does not honour (binary content, MCP caching).
-    fn not_carried(&mut self, key: &str, value: &Value, old: &str) {
-        if key == "outputRawFormat" && value.as_str() == Some("binary") {
+    /// Warns about a field the generated crate does not honour (adapter-level `maxBinarySize`).
+    fn not_carried(&mut self, key: &str, old: &str) {
+        // `exposes/<i>/maxBinarySize`: the adapter's default for the operations it calls.
+        if key == "maxBinarySize" && old.split('/').nth(2) == Some("exposes") && old.split('/').count() == 5 {
             self.diagnostics.push(
-                Diagnostic::warning("binary-content", "binary responses (`outputRawFormat: binary`) are not generated yet: the client reads the body as JSON")
-                    .at(self.file.span(old))
-                    .help("calls to this operation fail at run time on a non-JSON body; call it with another client until capgen generates byte bodies"),
+                Diagnostic::warning("ikanos-field-ignored", "an adapter-level `maxBinarySize` is not carried into the generated crate")
+                    .at(self.file.key_span(old))
+                    .help("the generated client enforces each consumed operation's own `maxBinarySize` (default 10MiB); set it on the consumed operation"),
             );
             return;
         }
-        let Some((_, why)) = NOT_CARRIED.iter().find(|(name, _)| *name == key) else { return };
-        if key == "binary" && value.as_bool() != Some(true) {
-            return;
-        }
-        self.diagnostics.push(
-            Diagnostic::warning("ikanos-field-ignored", format!("`{key}` is read but not carried into the generated crate"))
-                .at(self.file.key_span(old))
-                .help(format!("{why}; remove `{key}` to silence this warning")),
-        );
     }
 }
 
@@ -404,12 +378,12 @@ mod tests {
     }
 
     #[test]
-    fn tunnels_and_foreign_imports_are_named_precisely() {
+    fn tunnels_are_named_precisely_and_imports_read_as_locations() {
         let (_, diags) = rewrite(
             "ikanos: 1.0.0-beta4\ncapability:\n  consumes:\n  - namespace: crm\n    tunnel:\n      type: ziti\n  exposes:\n  - import: x\n    from: ./x.yml\n",
         );
         let codes: Vec<_> = diags.iter().map(|d| (d.code, d.span.as_ref().map(|s| s.line))).collect();
-        assert_eq!(codes, [("unsupported-tunnel", Some(5)), ("unsupported-import", Some(9))]);
+        assert_eq!(codes, [("unsupported-tunnel", Some(5))]);
     }
 
     #[test]

@@ -192,6 +192,10 @@ pub struct ConsumedOperation {
     #[serde(default)]
     pub input_parameters: List<ConsumedParam>,
     pub output_raw_format: Option<String>,
+    /// Ikanos: the media type advertised for the response (overrides the upstream `Content-Type`).
+    pub output_media_type: Option<String>,
+    /// Ikanos: the largest binary body read (`512KiB`, `5MiB`, `1GiB`).
+    pub max_binary_size: Option<String>,
     #[serde(default)]
     pub output_parameters: List<OutputParam>,
     /// A request body template (JSON text with `{{arg}}` placeholders) or structured body.
@@ -330,6 +334,39 @@ pub struct Invocation {
     pub semantics: Option<Semantics>,
     #[serde(default)]
     pub output_parameters: List<OutputParam>,
+    /// Ikanos REST: the response contract per status code (`content.<media type>.binary`).
+    #[serde(default)]
+    pub responses: IndexMap<String, RestResponse>,
+    /// Ikanos REST: shorthand for one successful binary response.
+    pub response_binary: Option<ResponseBinary>,
+}
+
+/// One status code of an Ikanos REST operation's `responses`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestResponse {
+    pub description: Option<String>,
+    /// Media type → payload contract.
+    #[serde(default)]
+    pub content: IndexMap<String, RestContent>,
+}
+
+/// The payload contract of one media type: raw bytes (`binary: true`) or a JSON `schema`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestContent {
+    #[serde(default)]
+    pub binary: bool,
+    pub schema: Option<serde_yaml::Value>,
+}
+
+/// `responseBinary`: `{status: 200, mediaType, description}`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResponseBinary {
+    pub status: Option<u16>,
+    pub media_type: String,
+    pub description: Option<String>,
 }
 
 /// An input parameter of an exposed operation, tool or function.
@@ -399,6 +436,10 @@ pub struct ExposesMcp {
     pub port: Option<u16>,
     pub description: Option<String>,
     pub authentication: Option<AuthSpec>,
+    /// Ikanos: a freshness hint (milliseconds) for clients caching results.
+    pub ttl_ms: Option<u64>,
+    /// Ikanos: whether shared intermediaries may cache results (`public`, `private`).
+    pub cache_scope: Option<String>,
     #[serde(default)]
     pub tools: List<Invocation>,
     #[serde(default)]
@@ -478,6 +519,12 @@ pub struct Capability {
     /// Namespaces (`as`, else `import`) of imports that failed: calls into them are not
     /// reported again.
     pub unresolved_imports: Vec<String>,
+    /// Pointers of `exposes`, `aggregates` and `binds` imports that could not be read (already
+    /// reported; the entry left in place is not decoded again).
+    pub failed_imports: Vec<String>,
+    /// A stand-alone document of `exposes`/`aggregates` for capabilities to import: its calls
+    /// name namespaces the importer consumes.
+    pub fragment: bool,
 }
 
 impl Capability {
@@ -558,6 +605,8 @@ pub fn load_capability_in(
 ) -> Option<Capability> {
     let mut file = yaml::load(path, sources, diagnostics)?;
     ikanos::normalize(&mut file, diagnostics);
+    let fragment = read_fragment(&mut file, diagnostics);
+    let failed_imports = graft_imports(&mut file, scope, sources, diagnostics);
     let path: Arc<Path> = file.path.clone();
     let doc: CapabilityFile = match file.decode("", &file.value) {
         Ok(doc) => doc,
@@ -567,7 +616,7 @@ pub fn load_capability_in(
         }
     };
     let mut capability =
-        Capability { path: path.clone(), doc, consumes: Vec::new(), files: IndexMap::new(), unresolved_imports: Vec::new() };
+        Capability { path: path.clone(), doc, consumes: Vec::new(), files: IndexMap::new(), unresolved_imports: Vec::new(), failed_imports, fragment };
     capability.files.insert(path.clone(), file);
 
     let entries: Vec<(Origin, Lenient<ConsumesEntry>)> = capability
@@ -847,7 +896,137 @@ fn resolve_import(
         } else {
             format!("namespaces there: {}", names.join(", "))
         }),
-    );    false
+    );
+    false
+}
+
+/// A document without `capability` whose top level declares `exposes` or `aggregates` (an
+/// Ikanos stand-alone document, what capabilities import): checked as if they were under
+/// `capability`, with a warning. Returns whether it was one.
+fn read_fragment(file: &mut YamlFile, diagnostics: &mut Diagnostics) -> bool {
+    use serde_yaml::{Mapping, Value};
+    let Some(root) = file.value.as_mapping_mut() else { return false };
+    if root.contains_key("capability") {
+        return false;
+    }
+    let lists: Vec<&str> = ["exposes", "aggregates"].into_iter().filter(|list| root.contains_key(*list)).collect();
+    if lists.is_empty() {
+        return false;
+    }
+    let mut body = Mapping::new();
+    for list in &lists {
+        body.insert((*list).into(), Value::Null);
+    }
+    root.insert("capability".into(), Value::Mapping(body));
+    let original = Arc::new(file.clone());
+    for list in &lists {
+        file.graft(&format!("/capability/{list}"), original.clone(), &format!("/{list}"));
+        if let Some(root) = file.value.as_mapping_mut() {
+            root.remove(*list);
+        }
+    }
+    let names = lists.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(" and ");
+    diagnostics.push(
+        Diagnostic::warning("fragment-document", format!("this document only declares {names} for capabilities to import; it is checked as if under `capability`"))
+            .at(file.key_span(&format!("/{}", lists[0])))
+            .help(format!("import its entries from a capability (`- from: ./{}`, `import: <namespace>`); calls into namespaces it does not consume cannot be checked here", file.path.file_name().and_then(|n| n.to_str()).unwrap_or("file.yml"))),
+    );    true
+}
+
+/// Lists whose entries may be imported from another file (besides `consumes`, which is read
+/// as [`ConsumesEntry::Import`]): (pointer of the list in a capability, its name).
+const IMPORTABLE: &[(&str, &str)] = &[("/binds", "binds"), ("/capability/exposes", "exposes"), ("/capability/aggregates", "aggregates")];
+
+/// Replaces each `exposes`, `aggregates` and `binds` entry that imports (`import` + `location`,
+/// Ikanos `from`) by the entry it names in the other file, which keeps its spans. Returns the
+/// pointers of the imports that failed (each reported).
+fn graft_imports(file: &mut YamlFile, scope: &Scope, sources: &mut SourceMap, diagnostics: &mut Diagnostics) -> Vec<String> {
+    use serde_yaml::Value;
+    let mut failed = Vec::new();
+    let mut loaded: IndexMap<PathBuf, Option<Arc<YamlFile>>> = IndexMap::new();
+    for (list_pointer, list) in IMPORTABLE {
+        let Some(Value::Sequence(items)) = yaml::get(&file.value, list_pointer) else { continue };
+        let imports: Vec<(String, String, String, Option<String>)> = items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| {
+                let map = item.as_mapping()?;
+                let import = map.get("import")?.as_str()?.to_string();
+                let location = map.get("location")?.as_str()?.to_string();
+                let alias = map.get("as").and_then(Value::as_str).map(str::to_string);
+                Some((yaml::item(list_pointer, i), import, location, alias))
+            })
+            .collect();
+        for (at, import, location, alias) in imports {
+            let target = resolve_location(&file.path, &location);
+            if let Err(diagnostic) = scope.check(&target, &location, file.span(&yaml::child(&at, "location"))) {
+                diagnostics.push(diagnostic);
+                failed.push(at);
+                continue;
+            }
+            let shared = loaded
+                .entry(target.clone())
+                .or_insert_with(|| {
+                    let mut shared = yaml::load(&target, sources, diagnostics)?;
+                    ikanos::normalize(&mut shared, diagnostics);
+                    Some(Arc::new(shared))
+                })
+                .clone();
+            let Some(shared) = shared else {
+                diagnostics.push(
+                    Diagnostic::error("unresolved-import", format!("cannot load `{location}` imported as `{import}`"))
+                        .at(file.span(&yaml::child(&at, "location")))
+                        .help("`from` is resolved relative to the importing file; check the path"),
+                );
+                failed.push(at);
+                continue;
+            };
+            let mut names = Vec::new();
+            let mut found = None;
+            for pointer in [format!("/{list}"), format!("/capability/{list}")] {
+                let Some(Value::Sequence(entries)) = yaml::get(&shared.value, &pointer) else { continue };
+                for (i, entry) in entries.iter().enumerate() {
+                    let Some(namespace) = entry.get("namespace").and_then(Value::as_str) else { continue };
+                    if namespace == import && found.is_none() {
+                        found = Some((yaml::item(&pointer, i), entry.get("import").is_some()));
+                    }
+                    names.push(namespace.to_string());
+                }
+            }
+            match found {
+                Some((from, false)) => {
+                    file.graft(&at, shared.clone(), &from);
+                    if let Some(alias) = alias
+                        && let Some(Value::Mapping(entry)) = yaml::get_mut(&mut file.value, &at)
+                    {
+                        entry.insert("namespace".into(), Value::String(alias));
+                    }
+                }
+                Some((from, true)) => {
+                    diagnostics.push(
+                        Diagnostic::error("unresolved-import", format!("`{location}` imports `{import}` itself; imports are not transitive"))
+                            .at(shared.span(&from))
+                            .label("imported from here")
+                            .help(format!("import `{import}` from the file that declares it")),
+                    );
+                    failed.push(at);
+                }
+                None => {
+                    diagnostics.push(
+                        Diagnostic::error("unresolved-import", format!("`{location}` declares no `{list}` entry with namespace `{import}`"))
+                            .at(file.span(&yaml::child(&at, "import")))
+                            .help(if names.is_empty() {
+                                format!("the imported file has no `{list}` entries")
+                            } else {
+                                format!("namespaces there: {}", names.join(", "))
+                            }),
+                    );
+                    failed.push(at);
+                }
+            }
+        }
+    }
+    failed
 }
 
 /// Resolves a `location` (`./x.yml`, `file:///./x.yml`, `file:///abs/x.yml`) against the file

@@ -43,6 +43,17 @@ pub struct YamlFile {
     /// Set when `value` was rewritten from a dialect ([`crate::parse::ikanos`]): pointer in
     /// `value` → pointer in the text, and whether the node is named by its key.
     translation: HashMap<String, (String, bool)>,
+    /// Subtrees copied in from other files ([`YamlFile::graft`]): their spans are looked up
+    /// there.
+    grafts: Vec<Graft>,
+}
+
+/// A subtree of `value` (at `at`) copied from the node at `from` in `file`.
+#[derive(Clone, Debug)]
+struct Graft {
+    at: String,
+    file: Arc<YamlFile>,
+    from: String,
 }
 
 impl YamlFile {
@@ -66,7 +77,7 @@ impl YamlFile {
                 .help("fix the YAML syntax; every later check needs a readable document")
         })?;
         let spans = SpanIndex::build(&text);
-        Ok(YamlFile { path, text, value, spans, translation: HashMap::new() })
+        Ok(YamlFile { path, text, value, spans, translation: HashMap::new(), grafts: Vec::new() })
     }
 
     /// The span of the node at `pointer`, or of its nearest ancestor that exists.
@@ -81,6 +92,9 @@ impl YamlFile {
 
     /// Whether a node exists at `pointer`.
     pub fn has(&self, pointer: &str) -> bool {
+        if let Some((graft, rest)) = self.graft_of(pointer) {
+            return graft.file.has(&format!("{}{rest}", graft.from));
+        }
         self.translation.contains_key(pointer) || self.spans.nodes.contains_key(pointer)
     }
 
@@ -105,7 +119,28 @@ impl YamlFile {
         }
     }
 
+    /// Replaces the node at `at` by the node at `from` in `file` (an imported entry); spans
+    /// under `at` then point into `file`. `false` when `at` or `from` names no node.
+    pub fn graft(&mut self, at: &str, file: Arc<YamlFile>, from: &str) -> bool {
+        let Some(node) = get(&file.value, from).cloned() else { return false };
+        let Some(slot) = get_mut(&mut self.value, at) else { return false };
+        *slot = node;
+        self.grafts.push(Graft { at: at.to_string(), file, from: from.to_string() });
+        true
+    }
+
+    /// The graft holding `pointer`, and the rest of the pointer below it.
+    fn graft_of<'p>(&self, pointer: &'p str) -> Option<(&Graft, &'p str)> {
+        self.grafts.iter().find_map(|graft| {
+            let rest = pointer.strip_prefix(graft.at.as_str())?;
+            (rest.is_empty() || rest.starts_with('/')).then_some((graft, rest))
+        })
+    }
+
     fn lookup(&self, pointer: &str, prefer_key: bool) -> Span {
+        if let Some((graft, rest)) = self.graft_of(pointer) {
+            return graft.file.lookup(&format!("{}{rest}", graft.from), prefer_key);
+        }
         let mut current = pointer;
         loop {
             if let Some((original, is_key)) = self.translation.get(current)
@@ -192,6 +227,34 @@ pub fn deserialize_nested<T: DeserializeOwned, E: serde::de::Error>(value: serde
 /// Appends a key to a JSON Pointer, escaping `~` and `/`.
 pub fn escape_pointer(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
+}
+
+/// The node at a JSON Pointer.
+pub fn get<'v>(value: &'v serde_yaml::Value, pointer: &str) -> Option<&'v serde_yaml::Value> {
+    let mut node = value;
+    for segment in pointer.split('/').skip(1) {
+        let segment = segment.replace("~1", "/").replace("~0", "~");
+        node = match node {
+            serde_yaml::Value::Sequence(items) => items.get(segment.parse::<usize>().ok()?)?,
+            serde_yaml::Value::Mapping(map) => map.get(segment.as_str())?,
+            _ => return None,
+        };
+    }
+    Some(node)
+}
+
+/// The node at a JSON Pointer, mutably.
+pub fn get_mut<'v>(value: &'v mut serde_yaml::Value, pointer: &str) -> Option<&'v mut serde_yaml::Value> {
+    let mut node = value;
+    for segment in pointer.split('/').skip(1) {
+        let segment = segment.replace("~1", "/").replace("~0", "~");
+        node = match node {
+            serde_yaml::Value::Sequence(items) => items.get_mut(segment.parse::<usize>().ok()?)?,
+            serde_yaml::Value::Mapping(map) => map.get_mut(segment.as_str())?,
+            _ => return None,
+        };
+    }
+    Some(node)
 }
 
 /// `pointer` + `/key`.

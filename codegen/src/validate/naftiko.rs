@@ -233,6 +233,9 @@ impl<'a> Checker<'a> {
     fn invalid_items<T>(&mut self, list: &List<T>, origin: &Origin, help: &str) {
         for (i, item) in list.iter().enumerate() {
             if let Lenient::Invalid { message, at } = item {
+                if self.capability.failed_imports.contains(&origin.item(i).pointer) {
+                    continue; // reported when the import was read
+                }
                 let file = origin.file.as_ref().and_then(|f| self.capability.files.get(f));
                 let pointer = format!("{}{at}", origin.item(i).pointer);
                 let diagnostic = match file {
@@ -319,6 +322,7 @@ impl<'a> Checker<'a> {
                     }
                 }
                 self.outputs(&op.output_parameters, &op_origin.child("outputParameters"));
+                self.binary(op, &op_origin);
                 if let Some(serde_yaml::Value::String(template)) = &op.body {
                     let filled: String = template.replace("{{", "\"").replace("}}", "\"");
                     if serde_json::from_str::<serde_json::Value>(&filled).is_err()
@@ -332,6 +336,35 @@ impl<'a> Checker<'a> {
                     }
                 }
             }
+        }
+    }
+
+    /// Checks a binary operation's contract (`outputRawFormat: binary`, `maxBinarySize`).
+    fn binary(&mut self, op: &ConsumedOperation, origin: &Origin) {
+        let cap = self.capability;
+        if let Some(size) = &op.max_binary_size
+            && crate::ir::parse_binary_size(size).is_none()
+        {
+            self.push(
+                Diagnostic::error("invalid-binary-size", format!("`{size}` is not a size with a unit"))
+                    .at(cap.span(&origin.child("maxBinarySize"))),
+                "write a number and one of the units B, KiB, MiB, GiB, e.g. `512KiB` or `5MiB`",
+            );
+        }
+        let binary = op.output_raw_format.as_deref() == Some("binary");
+        if binary && valid(&op.output_parameters).next().is_some() {
+            self.push(
+                Diagnostic::warning("binary-output-parameters", "the `outputParameters` of a binary operation are not applied")
+                    .at(cap.key_span(&origin.child("outputParameters"))),
+                "a binary body is passed on as bytes; remove `outputParameters` or read the body as JSON",
+            );
+        }
+        if !binary && op.max_binary_size.is_some() {
+            self.push(
+                Diagnostic::warning("binary-size-unused", "`maxBinarySize` applies only to `outputRawFormat: binary`")
+                    .at(cap.key_span(&origin.child("maxBinarySize"))),
+                "add `outputRawFormat: binary`, or remove `maxBinarySize`",
+            );
         }
     }
 
@@ -510,7 +543,7 @@ impl<'a> Checker<'a> {
             None if known.is_empty() => "this capability consumes no operations; add them under `consumes`".to_string(),
             None => format!("`call` names `<consumed namespace>.<operation>`; known: {}", preview(&known)),
         };
-        let diagnostic = if skippable {
+        let diagnostic = if skippable || self.capability.fragment {
             // The engine starts and fails this one operation when it is called.
             Diagnostic::warning("unknown-call-target", format!("`{call}` is not a consumed operation; this operation is not generated"))
         } else {
