@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every benchmark and writes BENCHMARKS.md (machine, command, medians, ratios):
 # codegen, the generated server against hand-written baselines (benches/measure-serve.sh:
-# REST adapter overhead, MCP tools/call, memory under 1,000 connections) and the workflow bench.
-#   benches/run.sh [seconds-per-run] [repetitions]    # default 10 s, 3 repetitions (about 10 min)
+# REST adapter overhead, MCP tools/call, memory under 1,000 connections) and the workflow benches
+# (the compiled seed workflow vs the same calls by hand, and vs Redocly CLI `respect`).
+#   benches/run.sh [seconds-per-run] [repetitions] [workflow-rounds]   # default 10 s, 3, 10 (about 15 min)
 # Needs python3, curl, GNU time (/usr/bin/time); measure-serve.sh installs `oha` with cargo on
 # first use (or uses wrk). Run it on an otherwise idle machine: the load average at the start
 # is written down with the results.
@@ -11,7 +12,8 @@ cd "$(dirname "$0")/.."
 out="BENCHMARKS.md"
 serve_seconds="${1:-10}"
 serve_reps="${2:-3}"
-command="benches/run.sh${1:+ $1}${2:+ $2}"
+workflow_rounds="${3:-10}"
+command="benches/run.sh${1:+ $1}${2:+ $2}${3:+ $3}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cargo build --release --quiet -p capgen
@@ -52,10 +54,16 @@ done
     echo
     benches/measure-serve.sh "$serve_seconds" "$serve_reps"
     echo
-    echo "## Workflow (\`cargo bench -p capgen-tests --bench workflow_overhead\`)"
+    echo "## Workflow"
+    echo
+    echo "### Compiled workflow vs the same calls by hand (\`cargo bench -p capgen-tests --bench workflow_overhead\`)"
     echo
     echo '```'
     cargo bench --quiet -p capgen-tests --bench workflow_overhead 2>/dev/null
     echo '```'
+    echo
+    echo "### Compiled workflow vs Redocly CLI \`respect\` (\`benches/workflow-vs-respect.sh $workflow_rounds\`)"
+    echo
+    benches/workflow-vs-respect.sh "$workflow_rounds"
 } >> "$out"
 echo "wrote $out"

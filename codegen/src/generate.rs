@@ -54,11 +54,15 @@ impl Default for Settings {
     }
 }
 
-/// A successful run: the IR, the rendered modules, and the warnings.
+/// A successful run: the IR and the warnings. Modules are emitted from the IR when asked for
+/// ([`Generated::modules`], [`Generated::render_module`], [`Generated::crate_files`]).
 #[derive(Clone, Debug)]
 pub struct Generated {
     pub ir: Ir,
-    pub modules: Vec<Module>,
+    /// The generated library's modules, in order (`types`, `client`, …).
+    pub module_names: Vec<&'static str>,
+    /// The REST adapters' OpenAPI document (`openapi.json`), when there are any.
+    pub openapi_json: Option<String>,
     pub warnings: Diagnostics,
     pub sources: SourceMap,
     /// The capability's file name, named in headers.
@@ -199,13 +203,14 @@ pub fn generate(inputs: &Inputs, settings: &Settings) -> Result<Generated, Failu
     }
     let ir = ir::build::build_with(capability.as_ref(), &openapi, &arazzo, inputs.all_operations);
     lowering_warnings(&ir, &mut diagnostics);
-    let modules = emit::emit(&ir);
+    let module_names = emit::module_names(&ir);
+    let openapi_json = emit::openapi_json(&ir);
     let source_path: Option<&Path> = match &capability {
         Some(c) => Some(&c.path),
         None => inputs.arazzo.first().map(PathBuf::as_path),
     };
     let source_name = source_path.map(file_name).unwrap_or_default();
-    Ok(Generated { ir, modules, warnings: diagnostics, sources, source_name })
+    Ok(Generated { ir, module_names, openapi_json, warnings: diagnostics, sources, source_name })
 }
 
 /// [`check`], plus what only lowering finds (workflows left out of the crate): everything
@@ -242,25 +247,43 @@ fn file_name(path: &Path) -> String {
 }
 
 impl Generated {
-    /// Every file of a standalone crate, relative to its directory, rendered.
+    /// Every file of a standalone crate, relative to its directory, rendered. Each Rust file is
+    /// emitted and rendered on its own, on as many threads as the machine has cores (at most
+    /// one per file), so a large crate's modules never all exist as tokens at once.
     pub fn crate_files(&self, settings: &Settings) -> Result<Vec<(PathBuf, String)>, Failure> {
-        let mut cargo_toml = crate_files::cargo_toml(&settings.crate_name, &settings.runtime, &self.modules);
-        if emit::restate::has_durable(&self.ir) {
+        let durable = emit::restate::has_durable(&self.ir);
+        let mut cargo_toml = crate_files::cargo_toml(&settings.crate_name, &settings.runtime, &self.module_names);
+        if durable {
             cargo_toml.push_str(emit::restate::CARGO_FEATURE);
         }
         let mut files = vec![(PathBuf::from("Cargo.toml"), cargo_toml)];
-        if crate_files::has_module(&self.modules, "rest") {
-            files.push((PathBuf::from("openapi.json"), emit::openapi_doc::openapi_json(&self.ir)));
+        if let Some(openapi_json) = &self.openapi_json {
+            files.push((PathBuf::from("openapi.json"), openapi_json.clone()));
         }
-        let lib = crate_files::lib_rs(&self.ir, &self.modules, &self.source_name);
-        files.push((PathBuf::from("src/lib.rs"), self.render(lib)?));
-        let main = crate_files::main_rs(&self.ir, &self.modules, &settings.crate_name);
-        files.push((PathBuf::from("src/main.rs"), self.render(main)?));
-        for module in &self.modules {
-            files.push((PathBuf::from(format!("src/{}.rs", module.name)), self.render(module.tokens.clone())?));
+        // Largest first, so the big modules start at once and the small files fill in.
+        let mut rust_files: Vec<&str> = vec!["lib", "main"];
+        if durable {
+            rust_files.push("durable");
         }
-        if emit::restate::has_durable(&self.ir) {
-            files.push((PathBuf::from("src/durable.rs"), self.render(emit::restate::durable_module(&self.ir))?));
+        rust_files.extend(self.module_names.iter().rev());
+        let emit_file = |name: &str| -> TokenStream {
+            match name {
+                "lib" => crate_files::lib_rs(&self.ir, &self.module_names, &self.source_name),
+                "main" => crate_files::main_rs(&self.ir, &self.module_names, &settings.crate_name),
+                "durable" => emit::restate::durable_module(&self.ir),
+                module => emit::emit_module(&self.ir, module, self.openapi_json.as_deref()),
+            }
+        };
+        let results = parallel_map(&rust_files, |name| render::render_file(emit_file(name), &self.source_name));
+        let mut rendered = std::collections::HashMap::new();
+        for (name, result) in rust_files.iter().zip(results) {
+            rendered.insert(*name, result.map_err(|diagnostic| self.failure(diagnostic))?);
+        }
+        let order = ["lib", "main"].into_iter().chain(self.module_names.iter().copied()).chain(durable.then_some("durable"));
+        for name in order {
+            if let Some(text) = rendered.remove(name) {
+                files.push((PathBuf::from(format!("src/{name}.rs")), text));
+            }
         }
         Ok(files)
     }
@@ -290,11 +313,16 @@ impl Generated {
         Ok(written)
     }
 
+    /// Every module of the generated library, emitted (what the proc macro expands to).
+    pub fn modules(&self) -> Vec<Module> {
+        emit::emit(&self.ir)
+    }
+
     /// All modules as one token stream of inline `pub mod`s (what the proc macro expands to).
     pub fn inline_tokens(&self) -> TokenStream {
-        let modules = self.modules.iter().map(|module| {
+        let modules = self.modules().into_iter().map(|module| {
             let name = quote::format_ident!("{}", module.name);
-            let tokens = &module.tokens;
+            let tokens = module.tokens;
             quote::quote! { pub mod #name { #tokens } }
         });
         quote::quote! { #(#modules)* }
@@ -302,14 +330,39 @@ impl Generated {
 
     /// One module rendered as a single file (for snapshots and `OUT_DIR` use).
     pub fn render_module(&self, name: &str) -> Option<Result<String, Failure>> {
-        let module = self.modules.iter().find(|m| m.name == name)?;
-        Some(self.render(module.tokens.clone()))
+        let name = self.module_names.iter().find(|n| **n == name)?;
+        let tokens = emit::emit_module(&self.ir, name, self.openapi_json.as_deref());
+        Some(render::render_file(tokens, &self.source_name).map_err(|diagnostic| self.failure(diagnostic)))
     }
 
-    fn render(&self, tokens: TokenStream) -> Result<String, Failure> {
-        render::render_file(tokens, &self.source_name).map_err(|diagnostic| Failure {
-            diagnostics: [diagnostic].into_iter().collect(),
-            sources: self.sources.clone(),
-        })
+    fn failure(&self, diagnostic: Diagnostic) -> Failure {
+        Failure { diagnostics: [diagnostic].into_iter().collect(), sources: self.sources.clone() }
     }
+}
+
+/// `f` applied to every item, on up to one scoped thread per core; results in item order.
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from).min(items.len());
+    if threads <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = items.get(index) else { break };
+                        done.push((index, f(item)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    });
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, result)| result).collect()
 }

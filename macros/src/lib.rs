@@ -115,9 +115,9 @@ fn expand(args: &Args, with_capability: bool) -> proc_macro2::TokenStream {
             let warnings = generated.warnings.iter().map(|warning| warn(&display_relative(warning, &root), span));
             // The generated API is a library surface: a program using part of it is not warned
             // about the rest (a binary's private module would be, item by item).
-            let modules = generated.modules.iter().map(|module| {
+            let modules = generated.modules().into_iter().map(|module| {
                 let name = syn::Ident::new(module.name, Span::call_site());
-                let tokens = &module.tokens;
+                let tokens = module.tokens;
                 quote! { #[allow(dead_code)] pub mod #name { #tokens } }
             });
             quote! { #tracked #(#warnings)* #(#modules)* }

@@ -247,17 +247,18 @@ impl HttpClient {
         let started = Instant::now();
         let operation = request.operation;
         let method = request.method.clone();
-        let path = request
-            .path_template
-            .map_or_else(|| request.path.clone(), str::to_owned);
+        let path: std::borrow::Cow<'static, str> = match request.path_template {
+            Some(template) => template.into(),
+            None => request.path.clone().into(),
+        };
         let result = self.execute(request).await;
         let elapsed = started.elapsed();
         match &result {
             Ok(response) => tracing::debug!(
-                operation, %method, path, status = response.status, ?elapsed, "upstream call"
+                operation, %method, path = &*path, status = response.status, ?elapsed, "upstream call"
             ),
             Err(error) => {
-                tracing::debug!(operation, %method, path, %error, ?elapsed, "upstream call failed")
+                tracing::debug!(operation, %method, path = &*path, %error, ?elapsed, "upstream call failed")
             }
         }
         result
@@ -317,7 +318,7 @@ impl HttpClient {
         }
 
         let status = response.status().as_u16();
-        let headers = response.headers().clone();
+        let headers = std::mem::take(response.headers_mut());
         let body = self.read_body(operation, request.max_body_bytes, response).await?;
         Ok(Response {
             operation,

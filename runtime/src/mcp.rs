@@ -35,6 +35,15 @@ pub const ALLOWED_HOSTS_ENV: &str = "CAPGEN_MCP_ALLOWED_HOSTS";
 /// Environment variable listing extra allowed browser origins (comma-separated, with scheme,
 /// e.g. `https://app.example.com:443`).
 pub const ALLOWED_ORIGINS_ENV: &str = "CAPGEN_MCP_ALLOWED_ORIGINS";
+/// Environment variable: seconds after which an idle MCP session is closed (default
+/// [`DEFAULT_SESSION_IDLE`]).
+pub const SESSION_IDLE_ENV: &str = "CAPGEN_MCP_SESSION_IDLE_SECS";
+/// Environment variable: the most MCP sessions open at once (default [`DEFAULT_MAX_SESSIONS`]).
+pub const MAX_SESSIONS_ENV: &str = "CAPGEN_MCP_MAX_SESSIONS";
+/// How long an MCP session may stay idle before the server closes it.
+pub const DEFAULT_SESSION_IDLE: std::time::Duration = std::time::Duration::from_secs(600);
+/// The most MCP sessions open at once; a new session beyond it is refused with a 503.
+pub const DEFAULT_MAX_SESSIONS: usize = 10_000;
 
 /// A JSON object (a tool's input schema) kept as text in generated code and parsed on first use.
 #[derive(Debug)]
@@ -336,6 +345,10 @@ pub struct HttpOptions {
     /// Browser origins (`scheme://host[:port|:*]`) accepted in the `Origin` header; requests
     /// without `Origin` (non-browser clients) are accepted.
     pub allowed_origins: Vec<String>,
+    /// A session without requests for this long is closed (its memory freed).
+    pub session_idle: std::time::Duration,
+    /// The most sessions open at once; an `initialize` beyond it is answered 503.
+    pub max_sessions: usize,
 }
 
 impl Default for HttpOptions {
@@ -351,13 +364,16 @@ impl Default for HttpOptions {
                 "https://127.0.0.1:*".into(),
                 "https://[::1]:*".into(),
             ],
+            session_idle: DEFAULT_SESSION_IDLE,
+            max_sessions: DEFAULT_MAX_SESSIONS,
         }
     }
 }
 
 impl HttpOptions {
     /// Loopback plus the comma-separated entries of [`ALLOWED_HOSTS_ENV`] and
-    /// [`ALLOWED_ORIGINS_ENV`].
+    /// [`ALLOWED_ORIGINS_ENV`]; the session limits from [`SESSION_IDLE_ENV`] and
+    /// [`MAX_SESSIONS_ENV`] (a value that is not a positive whole number is ignored, with a warning).
     pub fn from_env() -> Self {
         let mut options = Self::default();
         let extra = |var: &str| -> Vec<String> {
@@ -371,7 +387,25 @@ impl HttpOptions {
         };
         options.allowed_hosts.extend(extra(ALLOWED_HOSTS_ENV));
         options.allowed_origins.extend(extra(ALLOWED_ORIGINS_ENV));
+        if let Some(seconds) = positive_env(SESSION_IDLE_ENV) {
+            options.session_idle = std::time::Duration::from_secs(seconds);
+        }
+        if let Some(max) = positive_env(MAX_SESSIONS_ENV) {
+            options.max_sessions = usize::try_from(max).unwrap_or(usize::MAX);
+        }
         options
+    }
+}
+
+/// A positive whole number from environment variable `var`.
+fn positive_env(var: &str) -> Option<u64> {
+    let text = std::env::var(var).ok()?;
+    match text.trim().parse::<u64>() {
+        Ok(value) if value > 0 => Some(value),
+        _ => {
+            tracing::warn!(variable = var, "ignored: not a positive whole number");
+            None
+        }
     }
 }
 
@@ -386,8 +420,25 @@ where
         .with_allowed_hosts(options.allowed_hosts)
         .with_allowed_origins(options.allowed_origins)
         .enforce_origin_validation();
-    let service = StreamableHttpService::new(move || Ok(server.clone()), Arc::new(LocalSessionManager::default()), config);
-    let router = axum::Router::new().route_service(MCP_PATH, service);
+    let mut sessions = LocalSessionManager::default();
+    sessions.session_config.keep_alive = Some(options.session_idle);
+    let sessions = Arc::new(sessions);
+    let service = StreamableHttpService::new(move || Ok(server.clone()), Arc::clone(&sessions), config);
+    let max_sessions = options.max_sessions;
+    let router = axum::Router::new().route_service(MCP_PATH, service).layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let sessions = Arc::clone(&sessions);
+            async move {
+                // A POST without a session id opens a session (`initialize`).
+                let opens_session = request.method() == axum::http::Method::POST && !request.headers().contains_key("mcp-session-id");
+                if opens_session && sessions.sessions.read().await.len() >= max_sessions {
+                    tracing::warn!(max_sessions, "MCP session refused: too many open sessions");
+                    return axum::response::IntoResponse::into_response(too_many_sessions(max_sessions));
+                }
+                next.run(request).await
+            }
+        },
+    ));
     match auth {
         Some(auth) => {
             let auth = Arc::new(auth);
@@ -404,6 +455,18 @@ where
         }
         None => router,
     }
+}
+
+/// The 503 answer to an `initialize` beyond the session limit.
+fn too_many_sessions(max_sessions: usize) -> crate::server::ApiError {
+    crate::server::ApiError::new(
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        "too_many_sessions",
+        format!(
+            "the server holds its limit of {max_sessions} open MCP sessions; close idle sessions (DELETE with their Mcp-Session-Id) \
+             or retry later (idle sessions expire; the limit is {MAX_SESSIONS_ENV})"
+        ),
+    )
 }
 
 /// A router whose every request fails with 500 and a message naming the configuration problem

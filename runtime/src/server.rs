@@ -18,7 +18,6 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::header::{self, HeaderMap, HeaderValue};
 pub use axum::http::StatusCode;
-use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
@@ -196,13 +195,31 @@ pub async fn method_not_allowed() -> ApiError {
     ApiError::method_not_allowed()
 }
 
-/// A binary result (`outputRawFormat: binary`) answered as its bytes, with `status` and its media
-/// type as `Content-Type` (`application/octet-stream` when neither the spec nor the upstream names one).
-pub fn binary_response(status: u16, binary: crate::Binary) -> Response {
+/// A binary result (`outputRawFormat: binary`) answered as its bytes, with `status` and as
+/// `Content-Type` the media type the REST contract names (`media_type`), else the result's own
+/// (`application/octet-stream` when neither the spec nor the upstream names one).
+pub fn binary_response(status: u16, media_type: Option<&str>, binary: crate::Binary) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-    let content_type = HeaderValue::from_str(binary.media_type())
+    let content_type = HeaderValue::from_str(media_type.unwrap_or(binary.media_type()))
         .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
     (status, [(header::CONTENT_TYPE, content_type)], binary.bytes).into_response()
+}
+
+/// An upstream response passed on as it came: its (2xx) status, its body's bytes and its
+/// `Content-Type` (`application/json` when it names none). The body must be JSON, as the spec
+/// promises: it is checked without being decoded into values, and one that is not is
+/// [`Error::Decode`] (a 502), as a decoded result would be.
+pub fn pass_through(response: crate::Response) -> Result<Response, Error> {
+    if !response.body.trim_ascii().is_empty() {
+        response.json::<serde::de::IgnoredAny>(response.operation)?;
+    }
+    let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::OK);
+    let content_type = response
+        .headers
+        .get(header::CONTENT_TYPE)
+        .cloned()
+        .unwrap_or_else(|| HeaderValue::from_static("application/json"));
+    Ok((status, [(header::CONTENT_TYPE, content_type)], response.body).into_response())
 }
 
 /// `GET /healthz`: `{ "status": "ok" }`.
@@ -377,7 +394,8 @@ impl<S: Send + Sync> FromRequest<S> for RestRequest {
                 .map_err(|e| ApiError::bad_request(format!("invalid query string: {e}")))?,
             None => Vec::new(),
         };
-        let headers = parts.headers.clone();
+        // Reading the body needs the extensions (the body limit), not the headers.
+        let headers = std::mem::take(&mut parts.headers);
         let body = Bytes::from_request(Request::from_parts(parts, body), state).await.map_err(|rejection| {
             let status = rejection.status();
             if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -627,29 +645,66 @@ fn host_name(authority: &str) -> &str {
     authority.rsplit_once(':').map_or(authority, |(host, port)| if port.chars().all(|c| c.is_ascii_digit()) { host } else { authority })
 }
 
-async fn check_host(allowed: Arc<AllowedHosts>, request: Request, next: Next) -> Response {
+/// The answer when the Host or Origin header names a host that is not allowed.
+fn refused_host(allowed: &AllowedHosts, request: &Request) -> Option<ApiError> {
     let headers = request.headers();
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).map(str::to_owned).or_else(|| request.uri().authority().map(|a| a.to_string()));
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| request.uri().authority().map(axum::http::uri::Authority::as_str));
     if let Some(host) = host
-        && !allowed.allows(host_name(&host))
+        && !allowed.allows(host_name(host))
     {
-        return ApiError::forbidden("forbidden_host", "this Host is not allowed").into_response();
+        return Some(ApiError::forbidden("forbidden_host", "this Host is not allowed"));
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or_default();
         let authority = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://"));
-        let ok = authority.is_some_and(|a| allowed.allows(host_name(a.trim_end_matches('/'))));
-        if !ok {
-            return ApiError::forbidden("forbidden_origin", "this Origin is not allowed").into_response();
+        if !authority.is_some_and(|a| allowed.allows(host_name(a.trim_end_matches('/')))) {
+            return Some(ApiError::forbidden("forbidden_origin", "this Origin is not allowed"));
         }
     }
-    next.run(request).await
+    None
 }
 
 /// Adds the Host/Origin check to `router` (403 JSON otherwise).
 pub fn host_guard(router: Router, allowed: AllowedHosts) -> Router {
-    let allowed = Arc::new(allowed);
-    router.layer(middleware::from_fn(move |request: Request, next: Next| check_host(allowed.clone(), request, next)))
+    guard_and_log(router, Some(allowed), false)
+}
+
+/// The front of a server in one middleware: the Host/Origin check when `allowed` is given (403
+/// JSON otherwise) and, when `log`, one line per request (method, path, status, latency; never
+/// headers or bodies).
+fn guard_and_log(router: Router, allowed: Option<AllowedHosts>, log: bool) -> Router {
+    let allowed = allowed.map(Arc::new);
+    router.layer(middleware::from_fn(move |request: Request, next: Next| {
+        let allowed = allowed.clone();
+        async move {
+            let refused = allowed.as_deref().and_then(|allowed| refused_host(allowed, &request));
+            if !log {
+                return match refused {
+                    Some(error) => error.into_response(),
+                    None => next.run(request).await,
+                };
+            }
+            let method = request.method().clone();
+            let uri = request.uri().clone();
+            let started = Instant::now();
+            let response = match refused {
+                Some(error) => error.into_response(),
+                None => next.run(request).await,
+            };
+            let status = response.status().as_u16();
+            let elapsed_ms = started.elapsed().as_millis() as u64;
+            let path = uri.path();
+            if status >= 500 {
+                tracing::warn!(%method, %path, status, elapsed_ms, "request failed");
+            } else {
+                tracing::info!(%method, %path, status, elapsed_ms, "request");
+            }
+            response
+        }
+    }))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -709,7 +764,7 @@ pub fn rest_app(api: Router, config: &RestConfig, openapi: &'static str) -> Rout
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(config.body_limit));
-    log_requests(host_guard(app, config.allowed_hosts.clone()))
+    guard_and_log(app, Some(config.allowed_hosts.clone()), true)
 }
 
 /// `router` with `GET /healthz` in front of it (for servers that have none, e.g. MCP), never
@@ -720,20 +775,7 @@ pub fn with_healthz(router: Router) -> Router {
 
 /// Logs each request's method, path, status and latency (never headers or bodies).
 pub fn log_requests(router: Router) -> Router {
-    router.layer(middleware::from_fn(|request: Request, next: Next| async move {
-        let method: Method = request.method().clone();
-        let path = request.uri().path().to_owned();
-        let started = Instant::now();
-        let response = next.run(request).await;
-        let status = response.status().as_u16();
-        let elapsed_ms = started.elapsed().as_millis() as u64;
-        if status >= 500 {
-            tracing::warn!(%method, %path, status, elapsed_ms, "request failed");
-        } else {
-            tracing::info!(%method, %path, status, elapsed_ms, "request");
-        }
-        response
-    }))
+    guard_and_log(router, None, true)
 }
 
 /// Binds `addr` and serves `app` until `shutdown` completes, then drains open requests.

@@ -340,3 +340,36 @@ async fn http_missing_inbound_credentials_fail_closed() {
     let body = response.text().await.unwrap_or_default();
     assert!(body.contains("secrets.yaml"), "{body}");
 }
+
+/// Sessions beyond the limit are refused with a 503 that says why; idle sessions expire and
+/// free their place (and memory).
+#[tokio::test]
+async fn http_sessions_are_capped_and_idle_ones_expire() {
+    let sim = prisma_simulator::start(SimulatorConfig::default()).await.expect("simulator");
+    let options = capgen_runtime::mcp::HttpOptions {
+        max_sessions: 1,
+        session_idle: Duration::from_millis(300),
+        ..capgen_runtime::mcp::HttpOptions::default()
+    };
+    let url = serve_http(capgen_runtime::mcp::http_router(mcp::Server::new(clients(&sim)), None, options)).await;
+
+    let first = post_initialize(&url, None).await;
+    assert_eq!(first.status(), 200);
+    assert!(first.headers().contains_key("mcp-session-id"));
+    let refused = post_initialize(&url, None).await;
+    assert_eq!(refused.status(), 503);
+    let body: Value = refused.json().await.expect("JSON error");
+    assert_eq!(body["error"]["code"], "too_many_sessions", "{body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("CAPGEN_MCP_MAX_SESSIONS")), "{body}");
+
+    // The first session, left idle, expires; its place is free again.
+    let mut accepted = false;
+    for _ in 0..30 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if post_initialize(&url, None).await.status() == 200 {
+            accepted = true;
+            break;
+        }
+    }
+    assert!(accepted, "the idle session never expired");
+}

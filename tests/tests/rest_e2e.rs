@@ -79,8 +79,9 @@ async fn lists_creates_polls_and_restores_through_rest() {
     assert_eq!(status, StatusCode::OK, "{listed}");
     assert_eq!(listed["data"][0]["id"], "bkp_1");
 
+    // No output shaping: the upstream's `202 Accepted` (still running) passes through.
     let (status, created) = s.post("/v1/databases/db_123/backups", r#"{"label":"nightly"}"#).await;
-    assert_eq!(status, StatusCode::OK, "{created}");
+    assert_eq!(status, StatusCode::ACCEPTED, "{created}");
     assert_eq!(created["status"], "pending");
     let id = created["id"].as_str().expect("id").to_owned();
 
@@ -97,11 +98,11 @@ async fn lists_creates_polls_and_restores_through_rest() {
     assert!(completed, "backup {id} never completed");
 
     let (status, restored) = s.post(&format!("/v1/databases/db_123/backups/{id}/restore"), "").await;
-    assert_eq!(status, StatusCode::OK, "{restored}");
+    assert_eq!(status, StatusCode::ACCEPTED, "{restored}");
     assert_eq!(restored["status"], "restoring");
     // A create without a body is fine too (the body is optional).
     let (status, _) = s.post("/v1/databases/db_456/backups", "").await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(status, StatusCode::ACCEPTED);
 }
 
 #[tokio::test]
@@ -187,6 +188,19 @@ async fn foreign_hosts_and_origins_are_rejected() {
     let url = serve(rest::router_with(clients(&s.sim.base_uri(), "sim-token", Duration::from_secs(5)), &config)).await;
     let ok = s.http.get(format!("{url}/healthz")).header("host", "api.internal:80").send().await.expect("send");
     assert_eq!(ok.status(), StatusCode::OK);
+}
+
+/// An unshaped operation answers with the upstream's bytes and content type, not a re-encoding.
+#[tokio::test]
+async fn unshaped_operations_pass_the_upstream_body_through() {
+    let s = stack().await;
+    let upstream = s.http.get(format!("{}/databases/db_123/backups", s.sim.base_uri())).bearer_auth("sim-token").send().await.expect("send");
+    let upstream_type = upstream.headers()["content-type"].clone();
+    let upstream_body = upstream.bytes().await.expect("body");
+    let through = s.http.get(format!("{}/v1/databases/db_123/backups", s.url)).send().await.expect("send");
+    assert_eq!(through.status(), StatusCode::OK);
+    assert_eq!(through.headers()["content-type"], upstream_type);
+    assert_eq!(through.bytes().await.expect("body"), upstream_body);
 }
 
 #[tokio::test]

@@ -12,7 +12,8 @@ use crate::ir::{
 
 /// The `client` module: one submodule per consumed API.
 pub fn emit_clients(ir: &Ir) -> TokenStream {
-    let modules = ir.apis.iter().map(emit_api);
+    let passed_through = ir.passed_through_operations();
+    let modules = ir.apis.iter().enumerate().map(|(index, api)| emit_api(index, api, &passed_through));
     let fields: Vec<_> = ir.apis.iter().map(|api| format_ident!("{}", api.module)).collect();
     let field_docs = ir.apis.iter().map(|api| format!(" Client for `{}`.", api.namespace));
     quote! {
@@ -35,7 +36,7 @@ pub fn emit_clients(ir: &Ir) -> TokenStream {
     }
 }
 
-fn emit_api(api: &ConsumedApi) -> TokenStream {
+fn emit_api(index: usize, api: &ConsumedApi, passed_through: &std::collections::BTreeSet<(usize, usize)>) -> TokenStream {
     let module = format_ident!("{}", api.module);
     let from_source = api.source_document.is_some();
     let what = if from_source { "Arazzo source description" } else { "consumed namespace" };
@@ -56,7 +57,7 @@ fn emit_api(api: &ConsumedApi) -> TokenStream {
         let value = secret_tokens(value);
         quote! { config = config.with_header(#name, #value); }
     });
-    let methods = api.operations.iter().map(emit_operation);
+    let methods = api.operations.iter().enumerate().map(|(op, operation)| emit_operation(operation, passed_through.contains(&(index, op))));
     let uses_types = api.operations.iter().any(uses_named_types);
     let types_import = uses_types.then(|| quote! { use super::super::types; });
     let config_doc = config_doc(api);
@@ -246,7 +247,15 @@ fn arg_type(param: &Param) -> TokenStream {
     if param.required { inner } else { quote!(::std::option::Option<#inner>) }
 }
 
-fn emit_operation(op: &Operation) -> TokenStream {
+/// The name of the method (or function) returning `fn_name`'s undecoded response:
+/// `list_pets_response`; `type_` (a keyword, escaped) gives `type_response`.
+pub fn raw_response_fn(fn_name: &str) -> proc_macro2::Ident {
+    format_ident!("{}_response", fn_name.trim_end_matches('_'))
+}
+
+/// One method per operation; `raw_response` adds `<method>_response`, which returns the upstream
+/// response itself (for adapters that pass it through), and the typed method decodes that.
+fn emit_operation(op: &Operation, raw_response: bool) -> TokenStream {
     let fn_name = format_ident!("{}", op.fn_name);
     let name = &op.name;
     let method = format_ident!("{}", op.method);
@@ -254,7 +263,7 @@ fn emit_operation(op: &Operation) -> TokenStream {
         let ident = format_ident!("{}", p.rust_name);
         let ty = arg_type(p);
         quote! { #ident: #ty }
-    });
+    }).collect::<Vec<_>>();
 
     // Path: a format string with one `{}` per parameter, each percent-encoded.
     let mut format = String::new();
@@ -401,15 +410,38 @@ fn emit_operation(op: &Operation) -> TokenStream {
     }
     let doc = doc_lines(&doc);
     let many_args = (op.params.len() > 6).then(|| quote! { #[allow(clippy::too_many_arguments)] });
+    let build_and_send = quote! {
+        let request = ::capgen_runtime::Request::new(::capgen_runtime::Method::#method, #name, #path_expr)
+            .path_template(#template);
+        #(#steps)*
+        let response = self.http.send(request).await?;
+    };
+    if !raw_response {
+        return quote! {
+            #doc
+            #many_args
+            pub async fn #fn_name(&self, #(#args),*) -> ::std::result::Result<#return_type, ::capgen_runtime::Error> {
+                #build_and_send
+                #finish
+            }
+        };
+    }
+    let raw_fn = raw_response_fn(&op.fn_name);
+    let raw_doc = format!(" [`Self::{}`] without decoding: the upstream's (2xx) response as it came.", op.fn_name);
+    let names = op.params.iter().map(|p| format_ident!("{}", p.rust_name));
     quote! {
         #doc
         #many_args
         pub async fn #fn_name(&self, #(#args),*) -> ::std::result::Result<#return_type, ::capgen_runtime::Error> {
-            let request = ::capgen_runtime::Request::new(::capgen_runtime::Method::#method, #name, #path_expr)
-                .path_template(#template);
-            #(#steps)*
-            let response = self.http.send(request).await?;
+            let response = self.#raw_fn(#(#names),*).await?;
             #finish
+        }
+
+        #[doc = #raw_doc]
+        #many_args
+        pub async fn #raw_fn(&self, #(#args),*) -> ::std::result::Result<::capgen_runtime::Response, ::capgen_runtime::Error> {
+            #build_and_send
+            Ok(response)
         }
     }
 }

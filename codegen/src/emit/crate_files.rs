@@ -6,7 +6,6 @@ use std::collections::BTreeSet;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use crate::emit::Module;
 use crate::emit::client::{doc_lines, inner_docs};
 use crate::emit::rest::kind_tokens;
 use crate::emit::operations::short_type;
@@ -69,15 +68,15 @@ fn toml_string(text: &str) -> String {
     out
 }
 
-/// Whether the generated library has a (non-empty) module `name`.
-pub fn has_module(modules: &[Module], name: &str) -> bool {
-    modules.iter().any(|m| m.name == name && !m.tokens.is_empty())
+/// Whether the generated library has a module `name` (of [`crate::emit::module_names`]).
+pub fn has_module(modules: &[&str], name: &str) -> bool {
+    modules.contains(&name)
 }
 
 /// `Cargo.toml` of the generated crate: the library and a binary of the same name. The
 /// runtime's `server` feature (or `mcp`, which includes it) brings axum, clap, tokio and logging.
 /// Its comment says how to point `capgen-runtime` elsewhere.
-pub fn cargo_toml(crate_name: &str, runtime: &RuntimeDependency, modules: &[Module]) -> String {
+pub fn cargo_toml(crate_name: &str, runtime: &RuntimeDependency, modules: &[&str]) -> String {
     let feature = if has_module(modules, "mcp") { "mcp" } else { "server" };
     let runtime = format!("{}, features = [\"{feature}\"] }}", runtime.table());
     let switches: String = [
@@ -113,7 +112,7 @@ pub fn cargo_toml(crate_name: &str, runtime: &RuntimeDependency, modules: &[Modu
 }
 
 /// `src/lib.rs`: crate docs and one `pub mod` per module.
-pub fn lib_rs(ir: &Ir, modules: &[Module], source: &str) -> TokenStream {
+pub fn lib_rs(ir: &Ir, modules: &[&str], source: &str) -> TokenStream {
     let docs = doc_lines(&[
         Some(format!("# {}", ir.title)),
         ir.description.as_ref().map(|d| format!("\n{d}")),
@@ -132,7 +131,7 @@ pub fn lib_rs(ir: &Ir, modules: &[Module], source: &str) -> TokenStream {
         Some("The crate's binary serves these (`serve`, `mcp-stdio`) and calls single operations (`call`).".to_string()),
     ]);
     let inner_docs = inner_docs(docs);
-    let mods = modules.iter().map(|m| format_ident!("{}", m.name));
+    let mods = modules.iter().map(|name| format_ident!("{}", name));
     let durable = crate::emit::restate::has_durable(ir).then(|| quote! { #[cfg(feature = "restate")] pub mod durable; });
     quote! {
         #inner_docs
@@ -146,7 +145,7 @@ pub fn lib_rs(ir: &Ir, modules: &[Module], source: &str) -> TokenStream {
 /// `src/main.rs`: the binary. `serve` runs the REST router on the rest port and the MCP
 /// Streamable HTTP server on the mcp port; `mcp-stdio` serves MCP over stdin/stdout; `call`
 /// runs one exposed or consumed operation and prints its JSON result.
-pub fn main_rs(ir: &Ir, modules: &[Module], crate_name: &str) -> TokenStream {
+pub fn main_rs(ir: &Ir, modules: &[&str], crate_name: &str) -> TokenStream {
     let krate = format_ident!("{}", crate_name.replace('-', "_"));
     let has_rest = has_module(modules, "rest");
     let has_mcp = has_module(modules, "mcp");

@@ -116,6 +116,17 @@ fn emit_adapter(ir: &Ir, adapter: &McpAdapter, root: &TokenStream) -> TokenStrea
     let prompt_methods = (!prompts.is_empty()).then(|| prompt_methods(&prompts));
     let auth = auth_fn(adapter);
     let port_doc = format!(" The port the capability names for this server (`port` of `{namespace}`).");
+    let tool_names = tools.iter().map(|tool| &tool.name);
+    let (get_tool_name, get_tool_body) = if tools.is_empty() {
+        (quote!(_name), quote!(None))
+    } else {
+        (quote!(name), quote! {
+            match name {
+                #(#tool_names => Some(#tool_fns()),)*
+                _ => None,
+            }
+        })
+    };
     let (tools_list, call_tool_body) = if tools.is_empty() {
         (quote! { Vec::new() }, quote! { Err(runtime::unknown_tool(&request.name)) })
     } else {
@@ -194,8 +205,8 @@ fn emit_adapter(ir: &Ir, adapter: &McpAdapter, root: &TokenStream) -> TokenStrea
                 Ok(model::ListToolsResult::with_all_items(Self::tools()))
             }
 
-            fn get_tool(&self, name: &str) -> Option<model::Tool> {
-                Self::tools().into_iter().find(|tool| tool.name == name)
+            fn get_tool(&self, #get_tool_name: &str) -> Option<model::Tool> {
+                #get_tool_body
             }
 
             async fn call_tool(

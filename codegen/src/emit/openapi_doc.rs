@@ -58,7 +58,7 @@ pub fn openapi_document(ir: &Ir) -> Value {
     for route in &routes {
         let item = paths.entry(route.path.clone()).or_insert_with(|| Value::Object(Map::new()));
         if let Some(item) = item.as_object_mut() {
-            item.insert(route.method.to_ascii_lowercase(), operation(route, auth.is_some()));
+            item.insert(route.method.to_ascii_lowercase(), operation(route, auth.is_some(), ir.pass_through(route.exposed).is_some()));
         }
     }
 
@@ -75,7 +75,8 @@ pub fn openapi_document(ir: &Ir) -> Value {
     Value::Object(doc)
 }
 
-fn operation(route: &RestRoute<'_>, authenticated: bool) -> Value {
+/// One operation object; `passes_through` answers with the upstream's own 2xx status.
+fn operation(route: &RestRoute<'_>, authenticated: bool, passes_through: bool) -> Value {
     let exposed = route.exposed;
     let bodiless = BODILESS.contains(&route.method.as_str());
     let path_vars: Vec<&str> = route.path.split('/').filter_map(|s| s.strip_prefix('{')?.strip_suffix('}')).collect();
@@ -152,6 +153,15 @@ fn operation(route: &RestRoute<'_>, authenticated: bool) -> Value {
                 json!({
                     "description": description,
                     "content": { media_type: { "schema": { "type": "string", "format": "binary" } } },
+                }),
+            );
+        }
+        None if passes_through => {
+            responses.insert(
+                "2XX".into(),
+                json!({
+                    "description": "The upstream's success status (such as `202 Accepted`) and JSON body, passed on unchanged.",
+                    "content": { "application/json": { "schema": {} } },
                 }),
             );
         }

@@ -16,9 +16,10 @@ use crate::ir::{ConsumedApi, Ir, Param, Shape, TypeRef};
 
 /// The `operations` module.
 pub fn emit_operations(ir: &Ir) -> TokenStream {
+    let rest_routed = crate::emit::rest::routes(ir).iter().map(|route| route.exposed.fn_name.as_str()).collect();
     let items = ir.exposed.iter().map(|exposed| match exposed.action {
         Action::Workflow(index) => emit_workflow_run(exposed, &ir.workflows[index]),
-        _ => emit_exposed(exposed, &ir.apis),
+        _ => emit_exposed(exposed, ir, &rest_routed),
     });
     let uses_types = ir.exposed.iter().any(|e| e.inputs.iter().any(|i| mentions_named(&i.ty)));
     let types_import = uses_types.then(|| quote! { use super::types; });
@@ -52,7 +53,8 @@ fn mentions_named(ty: &TypeRef) -> bool {
     }
 }
 
-fn emit_exposed(exposed: &Exposed, apis: &[ConsumedApi]) -> TokenStream {
+fn emit_exposed(exposed: &Exposed, ir: &Ir, rest_routed: &std::collections::BTreeSet<&str>) -> TokenStream {
+    let apis = &ir.apis;
     let args_type = format_ident!("{}", exposed.args_type);
     let fn_name = format_ident!("{}", exposed.fn_name);
     let name = &exposed.name;
@@ -74,6 +76,8 @@ fn emit_exposed(exposed: &Exposed, apis: &[ConsumedApi]) -> TokenStream {
         }
     });
     let args_doc = format!(" Arguments of [`{}`].", exposed.fn_name);
+    // A REST route answers with the upstream response itself: `<fn>_response` returns it.
+    let raw_fn_needed = ir.pass_through(exposed).is_some() && rest_routed.contains(&exposed.fn_name.as_str());
     let body = match &exposed.action {
         // Bytes are answered as the consumed operation returns them.
         Action::Call(call) if exposed.binary.is_some() => {
@@ -81,6 +85,18 @@ fn emit_exposed(exposed: &Exposed, apis: &[ConsumedApi]) -> TokenStream {
             quote! {
                 #(#bindings)*
                 #invocation.await
+            }
+        }
+        // The upstream body is the result: decoded as JSON, never through the typed response.
+        Action::Call(_) if raw_fn_needed => {
+            let raw_fn = crate::emit::client::raw_response_fn(&exposed.fn_name);
+            quote! { #raw_fn(clients, args).await?.json_value() }
+        }
+        Action::Call(call) if ir.pass_through(exposed).is_some() => {
+            let (bindings, invocation) = call_method_tokens(call, exposed, apis, true, true);
+            quote! {
+                #(#bindings)*
+                #invocation.await?.json_value()
             }
         }
         Action::Call(call) => {
@@ -144,6 +160,20 @@ fn emit_exposed(exposed: &Exposed, apis: &[ConsumedApi]) -> TokenStream {
     let args_binding = if uses_args(exposed) { quote!(args) } else { quote!(_args) };
     let clients_binding = if matches!(exposed.action, Action::Mock) { quote!(_clients) } else { quote!(clients) };
     let result_type = if exposed.binary.is_some() { quote!(::capgen_runtime::Binary) } else { quote!(Value) };
+    let raw = ir.pass_through(exposed).filter(|_| raw_fn_needed).map(|call| {
+        let raw_fn = crate::emit::client::raw_response_fn(&exposed.fn_name);
+        let raw_doc = format!(" [`{}`] without decoding: the upstream's (2xx) response as it came, for adapters that pass it on.", exposed.fn_name);
+        let (bindings, invocation) = call_method_tokens(call, exposed, apis, true, true);
+        let args_binding = if uses_args(exposed) { quote!(args) } else { quote!(_args) };
+        quote! {
+            #[doc = #raw_doc]
+            pub async fn #raw_fn(clients: &Clients, #args_binding: #args_type) -> Result<::capgen_runtime::Response, Error> {
+                #(#bindings)*
+                #invocation.await
+            }
+        }
+    });
+    let args_binding = if raw.is_some() { quote!(args) } else { args_binding };
     quote! {
         #[doc = #args_doc]
         #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -155,6 +185,8 @@ fn emit_exposed(exposed: &Exposed, apis: &[ConsumedApi]) -> TokenStream {
         pub async fn #fn_name(#clients_binding: &Clients, #args_binding: #args_type) -> Result<#result_type, Error> {
             #body
         }
+
+        #raw
     }
 }
 
@@ -257,6 +289,11 @@ fn reads_input(shape: &Shape) -> bool {
 /// `let` bindings for each argument of a consumed call, and the call expression.
 /// With `take`, arguments read once are moved out of `args` instead of cloned.
 fn call_tokens(call: &Call, exposed: &Exposed, apis: &[ConsumedApi], take: bool) -> (Vec<TokenStream>, TokenStream) {
+    call_method_tokens(call, exposed, apis, take, false)
+}
+
+/// [`call_tokens`], calling the client's `<method>_response` when `raw` (the undecoded response).
+fn call_method_tokens(call: &Call, exposed: &Exposed, apis: &[ConsumedApi], take: bool, raw: bool) -> (Vec<TokenStream>, TokenStream) {
     let Some(op) = apis.get(call.api).and_then(|api| api.operations.get(call.operation)) else {
         return (Vec::new(), quote! { ::std::future::ready(Result::<Value, Error>::Ok(Value::Null)) });
     };
@@ -288,7 +325,7 @@ fn call_tokens(call: &Call, exposed: &Exposed, apis: &[ConsumedApi], take: bool)
         call_args.push(borrow_tokens(&binding, param));
     }
     let module = format_ident!("{}", api.module);
-    let method = format_ident!("{}", op.fn_name);
+    let method = if raw { crate::emit::client::raw_response_fn(&op.fn_name) } else { format_ident!("{}", op.fn_name) };
     (bindings, quote! { clients.#module.#method(#(#call_args),*) })
 }
 

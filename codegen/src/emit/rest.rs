@@ -120,10 +120,11 @@ fn arg_specs(exposed: &Exposed) -> TokenStream {
 }
 
 /// The `rest` module.
-pub fn emit_rest(ir: &Ir) -> TokenStream {
+/// The `rest` module, embedding `openapi_json` (the document [`crate::emit::openapi_doc`] wrote).
+pub fn emit_rest(ir: &Ir, openapi_json: &str) -> TokenStream {
     let routes = routes(ir);
     let port = proc_macro2::Literal::u16_unsuffixed(ir.rest.first().map_or(8080, |a| a.port));
-    let openapi = raw_string(&crate::emit::openapi_doc::openapi_json(ir));
+    let openapi = raw_string(openapi_json);
 
     // Module docs: each adapter, and a table of routes.
     let mut docs = vec![Some("REST adapter: an axum router with one handler per exposed REST operation.".to_string())];
@@ -177,21 +178,23 @@ pub fn emit_rest(ir: &Ir) -> TokenStream {
 
     // One handler (and arguments constant) per route.
     let mut emitted = BTreeSet::new();
-    let handlers = routes.iter().filter(|r| emitted.insert(r.exposed.fn_name.clone())).map(|route| emit_handler(route));
+    let handlers = routes.iter().filter(|r| emitted.insert(r.exposed.fn_name.clone())).map(|route| emit_handler(route, ir));
 
     // Names the handlers use, imported only when there are handlers.
     let handler_imports = (!routes.is_empty()).then(|| {
         let kind = routes.iter().any(|r| !r.exposed.inputs.is_empty()).then(|| quote!(Kind,));
         let binary = routes.iter().any(|r| r.exposed.binary.is_some());
+        let raw = routes.iter().any(|r| ir.pass_through(r.exposed).is_some());
         let binary_response = binary.then(|| quote!(, binary_response));
-        let response = binary.then(|| quote! { use ::capgen_runtime::axum::response::Response; });
-        let json = routes.iter().any(|r| r.exposed.binary.is_none()).then(|| quote!(Json,));
+        let pass_through = raw.then(|| quote!(, pass_through));
+        let response = (binary || raw).then(|| quote! { use ::capgen_runtime::axum::response::Response; });
+        let json = routes.iter().any(|r| r.exposed.binary.is_none() && ir.pass_through(r.exposed).is_none()).then(|| quote!(Json,));
         let value = json.is_some().then(|| quote! { use ::serde_json::Value; });
         quote! {
             use ::capgen_runtime::axum::extract::State;
             #response
             use ::capgen_runtime::axum::{#json routing};
-            use ::capgen_runtime::server::{ApiError, ArgSpec, #kind RestRequest #binary_response};
+            use ::capgen_runtime::server::{ApiError, ArgSpec, #kind RestRequest #binary_response #pass_through};
             #value
             use super::operations;
         }
@@ -254,8 +257,9 @@ pub fn emit_rest(ir: &Ir) -> TokenStream {
 }
 
 /// One handler: its arguments' locations as a constant, read from the request and passed to
-/// the operation; the result answered as JSON, any error as an `ApiError`.
-fn emit_handler(route: &RestRoute<'_>) -> TokenStream {
+/// the operation; the result answered as JSON (or as the upstream answered, for a pass-through
+/// operation), any error as an `ApiError`.
+fn emit_handler(route: &RestRoute<'_>, ir: &Ir) -> TokenStream {
     let exposed = route.exposed;
     let handler = format_ident!("{}", exposed.fn_name);
     let specs = arg_specs(exposed);
@@ -267,12 +271,27 @@ fn emit_handler(route: &RestRoute<'_>) -> TokenStream {
     let doc = doc_lines(&lines);
     if let Some(binary) = &exposed.binary {
         let status = proc_macro2::Literal::u16_unsuffixed(binary.status);
+        let media_type = match &binary.media_type {
+            Some(media_type) => quote!(Some(#media_type)),
+            None => quote!(None),
+        };
         return quote! {
             #doc
             async fn #handler(State(clients): State<Clients>, request: RestRequest) -> Result<Response, ApiError> {
                 const ARGS: &[ArgSpec] = #specs;
                 let args = request.args(ARGS)?;
-                Ok(binary_response(#status, operations::#handler(&clients, args).await?))
+                Ok(binary_response(#status, #media_type, operations::#handler(&clients, args).await?))
+            }
+        };
+    }
+    if ir.pass_through(exposed).is_some() {
+        let raw_fn = crate::emit::client::raw_response_fn(&exposed.fn_name);
+        return quote! {
+            #doc
+            async fn #handler(State(clients): State<Clients>, request: RestRequest) -> Result<Response, ApiError> {
+                const ARGS: &[ArgSpec] = #specs;
+                let args = request.args(ARGS)?;
+                Ok(pass_through(operations::#raw_fn(&clients, args).await?)?)
             }
         };
     }

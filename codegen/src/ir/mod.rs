@@ -34,6 +34,24 @@ pub struct Ir {
     pub workflows: Vec<workflow::Workflow>,
 }
 
+impl Ir {
+    /// The consumed operation an exposed unit passes through unchanged: it calls one JSON
+    /// operation whose body is the result (no `outputParameters` shaping on either side, or
+    /// `mapping: $.`), so adapters can answer with the upstream status and bytes.
+    pub fn pass_through<'a>(&self, exposed: &'a expose::Exposed) -> Option<&'a expose::Call> {
+        let expose::Action::Call(call) = &exposed.action else { return None };
+        let operation = &self.apis[call.api].operations[call.operation];
+        let json_body = matches!(operation.response_body, ResponseBody::Json) && matches!(operation.output, Output::Body);
+        (exposed.output.is_none() && exposed.binary.is_none() && json_body).then_some(call)
+    }
+
+    /// The `(api, operation)` pairs some exposed unit passes through: their clients also have a
+    /// `<method>_response` returning the upstream response itself.
+    pub fn passed_through_operations(&self) -> std::collections::BTreeSet<(usize, usize)> {
+        self.exposed.iter().filter_map(|e| self.pass_through(e)).map(|c| (c.api, c.operation)).collect()
+    }
+}
+
 /// Where a bound variable's value comes from at start-up.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BindSource {

@@ -213,7 +213,6 @@ impl Rewriter<'_> {
                     .at(self.file.key_span(old))
                     .help("the generated client enforces each consumed operation's own `maxBinarySize` (default 10MiB); set it on the consumed operation"),
             );
-            return;
         }
     }
 }

@@ -82,6 +82,14 @@ pub mod postgres_management_database_backups {
             types::ListDatabaseBackupsResponse,
             ::capgen_runtime::Error,
         > {
+            let response = self.list_database_backups_response(database_id).await?;
+            response.json::<types::ListDatabaseBackupsResponse>("listdatabasebackups")
+        }
+        /// [`Self::list_database_backups`] without decoding: the upstream's (2xx) response as it came.
+        pub async fn list_database_backups_response(
+            &self,
+            database_id: &str,
+        ) -> ::std::result::Result<::capgen_runtime::Response, ::capgen_runtime::Error> {
             let request = ::capgen_runtime::Request::new(
                     ::capgen_runtime::Method::GET,
                     "listdatabasebackups",
@@ -92,7 +100,7 @@ pub mod postgres_management_database_backups {
                 )
                 .path_template("/databases/{databaseId}/backups");
             let response = self.http.send(request).await?;
-            response.json::<types::ListDatabaseBackupsResponse>("listdatabasebackups")
+            Ok(response)
         }
         /// Prisma Create a manual database backup
         ///
@@ -110,6 +118,17 @@ pub mod postgres_management_database_backups {
             database_id: &str,
             body: ::std::option::Option<&types::BackupCreate>,
         ) -> ::std::result::Result<types::DatabaseBackup, ::capgen_runtime::Error> {
+            let response = self
+                .create_database_backup_response(database_id, body)
+                .await?;
+            response.json::<types::DatabaseBackup>("createdatabasebackup")
+        }
+        /// [`Self::create_database_backup`] without decoding: the upstream's (2xx) response as it came.
+        pub async fn create_database_backup_response(
+            &self,
+            database_id: &str,
+            body: ::std::option::Option<&types::BackupCreate>,
+        ) -> ::std::result::Result<::capgen_runtime::Response, ::capgen_runtime::Error> {
             let request = ::capgen_runtime::Request::new(
                     ::capgen_runtime::Method::POST,
                     "createdatabasebackup",
@@ -124,7 +143,7 @@ pub mod postgres_management_database_backups {
                 None => request,
             };
             let response = self.http.send(request).await?;
-            response.json::<types::DatabaseBackup>("createdatabasebackup")
+            Ok(response)
         }
         /// Prisma Restore a database from backup
         ///
@@ -145,6 +164,18 @@ pub mod postgres_management_database_backups {
             types::RestoreDatabaseBackupResponse,
             ::capgen_runtime::Error,
         > {
+            let response = self
+                .restore_database_backup_response(database_id, backup_id)
+                .await?;
+            response
+                .json::<types::RestoreDatabaseBackupResponse>("restoredatabasebackup")
+        }
+        /// [`Self::restore_database_backup`] without decoding: the upstream's (2xx) response as it came.
+        pub async fn restore_database_backup_response(
+            &self,
+            database_id: &str,
+            backup_id: &str,
+        ) -> ::std::result::Result<::capgen_runtime::Response, ::capgen_runtime::Error> {
             let request = ::capgen_runtime::Request::new(
                     ::capgen_runtime::Method::POST,
                     "restoredatabasebackup",
@@ -156,8 +187,7 @@ pub mod postgres_management_database_backups {
                 )
                 .path_template("/databases/{databaseId}/backups/{backupId}/restore");
             let response = self.http.send(request).await?;
-            response
-                .json::<types::RestoreDatabaseBackupResponse>("restoredatabasebackup")
+            Ok(response)
         }
     }
 }

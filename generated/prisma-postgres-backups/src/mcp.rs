@@ -145,7 +145,17 @@ impl ServerHandler for Server {
         Ok(model::ListToolsResult::with_all_items(Self::tools()))
     }
     fn get_tool(&self, name: &str) -> Option<model::Tool> {
-        Self::tools().into_iter().find(|tool| tool.name == name)
+        match name {
+            "prisma-list-database-backups" => Some(prisma_list_database_backups_tool()),
+            "prisma-create-manual-database-backup" => {
+                Some(prisma_create_manual_database_backup_tool())
+            }
+            "prisma-restore-database-backup" => {
+                Some(prisma_restore_database_backup_tool())
+            }
+            "backup-and-restore-database" => Some(backup_and_restore_database_tool()),
+            _ => None,
+        }
     }
     async fn call_tool(
         &self,

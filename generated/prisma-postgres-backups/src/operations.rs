@@ -35,11 +35,17 @@ pub async fn list_database_backups(
     clients: &Clients,
     args: ListDatabaseBackupsArgs,
 ) -> Result<Value, Error> {
-    let result = clients
+    list_database_backups_response(clients, args).await?.json_value()
+}
+/// [`list_database_backups`] without decoding: the upstream's (2xx) response as it came, for adapters that pass it on.
+pub async fn list_database_backups_response(
+    clients: &Clients,
+    args: ListDatabaseBackupsArgs,
+) -> Result<::capgen_runtime::Response, Error> {
+    clients
         .postgres_management_database_backups
-        .list_database_backups(&args.databaseid)
-        .await?;
-    Ok(::serde_json::to_value(result).unwrap_or_default())
+        .list_database_backups_response(&args.databaseid)
+        .await
 }
 /// Arguments of [`create_database_backup`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -57,11 +63,17 @@ pub async fn create_database_backup(
     clients: &Clients,
     args: CreateDatabaseBackupArgs,
 ) -> Result<Value, Error> {
-    let result = clients
+    create_database_backup_response(clients, args).await?.json_value()
+}
+/// [`create_database_backup`] without decoding: the upstream's (2xx) response as it came, for adapters that pass it on.
+pub async fn create_database_backup_response(
+    clients: &Clients,
+    args: CreateDatabaseBackupArgs,
+) -> Result<::capgen_runtime::Response, Error> {
+    clients
         .postgres_management_database_backups
-        .create_database_backup(&args.databaseid, args.body.as_ref())
-        .await?;
-    Ok(::serde_json::to_value(result).unwrap_or_default())
+        .create_database_backup_response(&args.databaseid, args.body.as_ref())
+        .await
 }
 /// Arguments of [`restore_database_backup`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -78,11 +90,17 @@ pub async fn restore_database_backup(
     clients: &Clients,
     args: RestoreDatabaseBackupArgs,
 ) -> Result<Value, Error> {
-    let result = clients
+    restore_database_backup_response(clients, args).await?.json_value()
+}
+/// [`restore_database_backup`] without decoding: the upstream's (2xx) response as it came, for adapters that pass it on.
+pub async fn restore_database_backup_response(
+    clients: &Clients,
+    args: RestoreDatabaseBackupArgs,
+) -> Result<::capgen_runtime::Response, Error> {
+    clients
         .postgres_management_database_backups
-        .restore_database_backup(&args.databaseid, &args.backupid)
-        .await?;
-    Ok(::serde_json::to_value(result).unwrap_or_default())
+        .restore_database_backup_response(&args.databaseid, &args.backupid)
+        .await
 }
 /// Arguments of [`prisma_list_database_backups`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -98,11 +116,11 @@ pub async fn prisma_list_database_backups(
     clients: &Clients,
     args: PrismaListDatabaseBackupsArgs,
 ) -> Result<Value, Error> {
-    let result = clients
+    clients
         .postgres_management_database_backups
-        .list_database_backups(&args.database_id)
-        .await?;
-    Ok(::serde_json::to_value(result).unwrap_or_default())
+        .list_database_backups_response(&args.database_id)
+        .await?
+        .json_value()
 }
 /// Arguments of [`prisma_create_manual_database_backup`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -121,11 +139,11 @@ pub async fn prisma_create_manual_database_backup(
     clients: &Clients,
     args: PrismaCreateManualDatabaseBackupArgs,
 ) -> Result<Value, Error> {
-    let result = clients
+    clients
         .postgres_management_database_backups
-        .create_database_backup(&args.database_id, args.body.as_ref())
-        .await?;
-    Ok(::serde_json::to_value(result).unwrap_or_default())
+        .create_database_backup_response(&args.database_id, args.body.as_ref())
+        .await?
+        .json_value()
 }
 /// Arguments of [`prisma_restore_database_backup`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -144,11 +162,11 @@ pub async fn prisma_restore_database_backup(
     clients: &Clients,
     args: PrismaRestoreDatabaseBackupArgs,
 ) -> Result<Value, Error> {
-    let result = clients
+    clients
         .postgres_management_database_backups
-        .restore_database_backup(&args.database_id, &args.backup_id)
-        .await?;
-    Ok(::serde_json::to_value(result).unwrap_or_default())
+        .restore_database_backup_response(&args.database_id, &args.backup_id)
+        .await?
+        .json_value()
 }
 /// Arguments of [`run_backup_and_restore_database`]: the workflow's inputs and optional polling.
 #[derive(Clone, Debug, Serialize, Deserialize)]

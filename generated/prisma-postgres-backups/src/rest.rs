@@ -19,8 +19,9 @@ use ::capgen_runtime::axum::Router;
 use ::capgen_runtime::server::RestConfig;
 use super::client::Clients;
 use ::capgen_runtime::axum::extract::State;
+use ::capgen_runtime::axum::response::Response;
 use ::capgen_runtime::axum::{Json, routing};
-use ::capgen_runtime::server::{ApiError, ArgSpec, Kind, RestRequest};
+use ::capgen_runtime::server::{ApiError, ArgSpec, Kind, RestRequest, pass_through};
 use ::serde_json::Value;
 use super::operations;
 /// Default port of the REST adapter (from the capability).
@@ -66,8 +67,8 @@ pub const OPENAPI_JSON: &str = r##"{
           }
         ],
         "responses": {
-          "200": {
-            "description": "The operation's JSON result.",
+          "2XX": {
+            "description": "The upstream's success status (such as `202 Accepted`) and JSON body, passed on unchanged.",
             "content": {
               "application/json": {
                 "schema": {}
@@ -124,8 +125,8 @@ pub const OPENAPI_JSON: &str = r##"{
           }
         },
         "responses": {
-          "200": {
-            "description": "The operation's JSON result.",
+          "2XX": {
+            "description": "The upstream's success status (such as `202 Accepted`) and JSON body, passed on unchanged.",
             "content": {
               "application/json": {
                 "schema": {}
@@ -185,8 +186,8 @@ pub const OPENAPI_JSON: &str = r##"{
           }
         ],
         "responses": {
-          "200": {
-            "description": "The operation's JSON result.",
+          "2XX": {
+            "description": "The upstream's success status (such as `202 Accepted`) and JSON body, passed on unchanged.",
             "content": {
               "application/json": {
                 "schema": {}
@@ -440,10 +441,10 @@ pub fn router_with(clients: Clients, config: &RestConfig) -> Router {
 async fn list_database_backups(
     State(clients): State<Clients>,
     request: RestRequest,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     const ARGS: &[ArgSpec] = &[ArgSpec::path("databaseid", Kind::String)];
     let args = request.args(ARGS)?;
-    Ok(Json(operations::list_database_backups(&clients, args).await?))
+    Ok(pass_through(operations::list_database_backups_response(&clients, args).await?)?)
 }
 /// Prisma Create a manual database backup
 ///
@@ -451,13 +452,13 @@ async fn list_database_backups(
 async fn create_database_backup(
     State(clients): State<Clients>,
     request: RestRequest,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     const ARGS: &[ArgSpec] = &[
         ArgSpec::path("databaseid", Kind::String),
         ArgSpec::body("body", Kind::Json).optional(),
     ];
     let args = request.args(ARGS)?;
-    Ok(Json(operations::create_database_backup(&clients, args).await?))
+    Ok(pass_through(operations::create_database_backup_response(&clients, args).await?)?)
 }
 /// Prisma Restore a database from backup
 ///
@@ -465,13 +466,17 @@ async fn create_database_backup(
 async fn restore_database_backup(
     State(clients): State<Clients>,
     request: RestRequest,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     const ARGS: &[ArgSpec] = &[
         ArgSpec::path("databaseid", Kind::String),
         ArgSpec::path("backupid", Kind::String),
     ];
     let args = request.args(ARGS)?;
-    Ok(Json(operations::restore_database_backup(&clients, args).await?))
+    Ok(
+        pass_through(
+            operations::restore_database_backup_response(&clients, args).await?,
+        )?,
+    )
 }
 /// Create a manual backup, wait for completion, and restore the database from it.
 ///
