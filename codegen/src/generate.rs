@@ -260,12 +260,12 @@ impl Generated {
         if let Some(openapi_json) = &self.openapi_json {
             files.push((PathBuf::from("openapi.json"), openapi_json.clone()));
         }
-        // Largest first, so the big modules start at once and the small files fill in.
-        let mut rust_files: Vec<&str> = vec!["lib", "main"];
+        // The large modules first, so both threads stay busy to the end.
+        let mut rust_files: Vec<&str> = self.module_names.iter().rev().copied().collect();
+        rust_files.extend(["main", "lib"]);
         if durable {
             rust_files.push("durable");
         }
-        rust_files.extend(self.module_names.iter().rev());
         let emit_file = |name: &str| -> TokenStream {
             match name {
                 "lib" => crate_files::lib_rs(&self.ir, &self.module_names, &self.source_name),
@@ -347,21 +347,23 @@ fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Ve
         return items.iter().map(f).collect();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(item) = items.get(index) else { break };
+            done.push((index, f(item)));
+        }
+        done
+    };
+    // The calling thread works too: it reuses the memory the earlier stages freed.
     let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(item) = items.get(index) else { break };
-                        done.push((index, f(item)));
-                    }
-                    done
-                })
-            })
-            .collect();
-        workers.into_iter().flat_map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+        let mut results = work();
+        for helper in helpers {
+            results.extend(helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        }
+        results
     });
     results.sort_by_key(|(index, _)| *index);
     results.into_iter().map(|(_, result)| result).collect()

@@ -6,6 +6,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use capgen::{Diagnostics, Inputs, RuntimeDependency, Settings, SourceMap};
+
+/// mimalloc: codegen allocates and frees millions of small token trees, and renders files on
+/// several threads; it is faster than glibc's malloc there and keeps less memory (BENCHMARKS.md).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]

@@ -932,6 +932,21 @@ pub fn parse_args<T: DeserializeOwned>(pairs: &[String], specs: &[(&str, Kind)])
     deserialize_args(call_args(pairs, specs)?)
 }
 
+/// `call` of an exposed operation: its arguments read as [`parse_args`] does, then `operation`
+/// run on them (boxed, so a binary with thousands of operations keeps a small future per
+/// arm) and its result (JSON, or bytes as `{contentType, size, base64}`) as a JSON value.
+pub async fn call_exposed<A, O, F, Fut>(pairs: &[String], specs: &[(&str, Kind)], operation: F) -> Result<Value, ApiError>
+where
+    A: DeserializeOwned,
+    O: serde::Serialize,
+    F: FnOnce(A) -> Fut,
+    Fut: Future<Output = Result<O, Error>>,
+{
+    let args = parse_args(pairs, specs)?;
+    let output = Box::pin(operation(args)).await?;
+    Ok(serde_json::to_value(output).unwrap_or_default())
+}
+
 /// Takes argument `name` from `args` as `T` (422 naming it when missing or mistyped).
 pub fn required_arg<T: DeserializeOwned>(args: &Map<String, Value>, name: &str) -> Result<T, ApiError> {
     optional_arg(args, name)?.ok_or_else(|| ApiError::invalid_argument(name, format!("missing required argument `{name}`")))

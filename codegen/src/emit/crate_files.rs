@@ -201,17 +201,8 @@ pub fn main_rs(ir: &Ir, modules: &[&str], crate_name: &str) -> TokenStream {
             quote! { (#n, #kind) }
         });
         // Bytes print as `{"contentType", "size", "base64"}`.
-        let result = match exposed.binary {
-            Some(_) => quote! {
-                ::serde_json::to_value(::std::boxed::Box::pin(operations::#fn_name(clients, args)).await?).unwrap_or_default()
-            },
-            None => quote! { ::std::boxed::Box::pin(operations::#fn_name(clients, args)).await? },
-        };
         call_arms.push(quote! {
-            #name => {
-                let args = server::parse_args(pairs, &[#(#specs),*])?;
-                Ok(#result)
-            }
+            #name => server::call_exposed(pairs, &[#(#specs),*], |args| operations::#fn_name(clients, args)).await,
         });
     }
     // How many consumed operations share each bare name (counted once, not per operation).

@@ -350,84 +350,69 @@ async fn call(
 ) -> Result<Value, server::ApiError> {
     match operation {
         "listdatabasebackups" => {
-            let args = server::parse_args(pairs, &[("databaseid", Kind::String)])?;
-            Ok(
-                ::std::boxed::Box::pin(operations::list_database_backups(clients, args))
-                    .await?,
-            )
+            server::call_exposed(
+                    pairs,
+                    &[("databaseid", Kind::String)],
+                    |args| operations::list_database_backups(clients, args),
+                )
+                .await
         }
         "createdatabasebackup" => {
-            let args = server::parse_args(
-                pairs,
-                &[("databaseid", Kind::String), ("body", Kind::Json)],
-            )?;
-            Ok(
-                ::std::boxed::Box::pin(operations::create_database_backup(clients, args))
-                    .await?,
-            )
+            server::call_exposed(
+                    pairs,
+                    &[("databaseid", Kind::String), ("body", Kind::Json)],
+                    |args| operations::create_database_backup(clients, args),
+                )
+                .await
         }
         "restoredatabasebackup" => {
-            let args = server::parse_args(
-                pairs,
-                &[("databaseid", Kind::String), ("backupid", Kind::String)],
-            )?;
-            Ok(
-                ::std::boxed::Box::pin(
-                        operations::restore_database_backup(clients, args),
-                    )
-                    .await?,
-            )
+            server::call_exposed(
+                    pairs,
+                    &[("databaseid", Kind::String), ("backupid", Kind::String)],
+                    |args| operations::restore_database_backup(clients, args),
+                )
+                .await
         }
         "prisma-list-database-backups" => {
-            let args = server::parse_args(pairs, &[("databaseId", Kind::String)])?;
-            Ok(
-                ::std::boxed::Box::pin(
-                        operations::prisma_list_database_backups(clients, args),
-                    )
-                    .await?,
-            )
+            server::call_exposed(
+                    pairs,
+                    &[("databaseId", Kind::String)],
+                    |args| operations::prisma_list_database_backups(clients, args),
+                )
+                .await
         }
         "prisma-create-manual-database-backup" => {
-            let args = server::parse_args(
-                pairs,
-                &[("databaseId", Kind::String), ("body", Kind::Json)],
-            )?;
-            Ok(
-                ::std::boxed::Box::pin(
-                        operations::prisma_create_manual_database_backup(clients, args),
-                    )
-                    .await?,
-            )
+            server::call_exposed(
+                    pairs,
+                    &[("databaseId", Kind::String), ("body", Kind::Json)],
+                    |args| operations::prisma_create_manual_database_backup(
+                        clients,
+                        args,
+                    ),
+                )
+                .await
         }
         "prisma-restore-database-backup" => {
-            let args = server::parse_args(
-                pairs,
-                &[("databaseId", Kind::String), ("backupId", Kind::String)],
-            )?;
-            Ok(
-                ::std::boxed::Box::pin(
-                        operations::prisma_restore_database_backup(clients, args),
-                    )
-                    .await?,
-            )
+            server::call_exposed(
+                    pairs,
+                    &[("databaseId", Kind::String), ("backupId", Kind::String)],
+                    |args| operations::prisma_restore_database_backup(clients, args),
+                )
+                .await
         }
         "backup-and-restore-database" => {
-            let args = server::parse_args(
-                pairs,
-                &[
-                    ("apiToken", Kind::String),
-                    ("databaseId", Kind::String),
-                    ("backupLabel", Kind::String),
-                    ("retryUnmatched", Kind::Integer),
-                    ("retryAfterSeconds", Kind::Number),
-                ],
-            )?;
-            Ok(
-                ::std::boxed::Box::pin(
-                        operations::run_backup_and_restore_database(clients, args),
-                    )
-                    .await?,
-            )
+            server::call_exposed(
+                    pairs,
+                    &[
+                        ("apiToken", Kind::String),
+                        ("databaseId", Kind::String),
+                        ("backupLabel", Kind::String),
+                        ("retryUnmatched", Kind::Integer),
+                        ("retryAfterSeconds", Kind::Number),
+                    ],
+                    |args| operations::run_backup_and_restore_database(clients, args),
+                )
+                .await
         }
         "postgres-management-database-backups.listdatabasebackups" => {
             let args = server::call_args(pairs, &[("databaseId", Kind::String)])?;
