@@ -59,7 +59,15 @@ pub struct ClientConfig {
     /// Largest response body read (default [`DEFAULT_MAX_RESPONSE_BYTES`]); a larger one is
     /// [`Error::Decode`] (with the status) and is not buffered, so an upstream cannot exhaust memory.
     pub max_response_bytes: usize,
+    /// Idle connections kept open to the upstream for reuse (default
+    /// [`DEFAULT_MAX_IDLE_CONNECTIONS`]); after a burst of concurrent calls the rest close, and
+    /// their buffers are freed. Only used when this crate builds the reqwest client.
+    pub max_idle_connections: usize,
 }
+
+/// Idle upstream connections a client keeps by default: enough for steady concurrent load,
+/// few enough that a burst of a thousand calls does not pin a thousand connections' buffers.
+pub const DEFAULT_MAX_IDLE_CONNECTIONS: usize = 64;
 
 impl ClientConfig {
     /// A configuration with defaults and no authentication.
@@ -73,6 +81,7 @@ impl ClientConfig {
             default_headers: Vec::new(),
             http: None,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_idle_connections: DEFAULT_MAX_IDLE_CONNECTIONS,
         }
     }
 
@@ -109,6 +118,12 @@ impl ClientConfig {
     /// Sets the largest response body read, in bytes.
     pub fn with_max_response_bytes(mut self, bytes: usize) -> Self {
         self.max_response_bytes = bytes;
+        self
+    }
+
+    /// Sets how many idle upstream connections are kept for reuse.
+    pub fn with_max_idle_connections(mut self, connections: usize) -> Self {
+        self.max_idle_connections = connections;
         self
     }
 
@@ -202,6 +217,7 @@ impl HttpClient {
                 .connect_timeout(config.connect_timeout)
                 .user_agent(user_agent.clone())
                 .redirect(same_origin_redirects())
+                .pool_max_idle_per_host(config.max_idle_connections)
                 .build()
                 .map_err(|e| http_error(e.to_string()))?,
         };

@@ -425,9 +425,13 @@ where
     let sessions = Arc::new(sessions);
     let service = StreamableHttpService::new(move || Ok(server.clone()), Arc::clone(&sessions), config);
     let max_sessions = options.max_sessions;
+    let watching = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let router = axum::Router::new().route_service(MCP_PATH, service).layer(axum::middleware::from_fn(
         move |request: axum::extract::Request, next: axum::middleware::Next| {
             let sessions = Arc::clone(&sessions);
+            if !watching.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                tokio::spawn(release_memory_of_closed_sessions(Arc::downgrade(&sessions)));
+            }
             async move {
                 // A POST without a session id opens a session (`initialize`).
                 let opens_session = request.method() == axum::http::Method::POST && !request.headers().contains_key("mcp-session-id");
@@ -456,6 +460,38 @@ where
         None => router,
     }
 }
+
+/// Once a second, while the server lives: when the open sessions have fallen to half of their
+/// recent peak (or fewer), the allocator returns the freed memory to the OS. glibc's malloc
+/// otherwise keeps the memory of a thousand closed sessions for good; other allocators return
+/// it themselves, and there this does nothing.
+async fn release_memory_of_closed_sessions(sessions: std::sync::Weak<LocalSessionManager>) {
+    const SIGNIFICANT: usize = 32;
+    let mut peak = 0;
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let Some(sessions) = sessions.upgrade() else { return };
+        let open = sessions.sessions.read().await.len();
+        drop(sessions);
+        peak = peak.max(open);
+        if peak >= SIGNIFICANT && open <= peak / 2 {
+            tracing::debug!(peak, open, "MCP sessions closed: returning their memory");
+            trim_allocator();
+            peak = open;
+        }
+    }
+}
+
+/// A few milliseconds, once after a burst: run in place rather than on a new blocking thread
+/// (which would bring an arena of its own).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn trim_allocator() {
+    // SAFETY: `malloc_trim` only releases free memory of glibc's arenas; it is thread-safe.
+    unsafe { libc::malloc_trim(0) };
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn trim_allocator() {}
 
 /// The 503 answer to an `initialize` beyond the session limit.
 fn too_many_sessions(max_sessions: usize) -> crate::server::ApiError {
