@@ -190,6 +190,10 @@ for r in rows:
 def med(kind, mode, target, field):
     return statistics.median(r[field] for r in runs[(kind, mode, target)])
 
+def spread(kind, mode, target, field):
+    values = [r[field] for r in runs[(kind, mode, target)]]
+    return f"{min(values):,.0f}–{max(values):,.0f}"
+
 def errors(kind, mode, target):
     return sum(r["errors"] for r in runs[(kind, mode, target)])
 
@@ -203,11 +207,11 @@ print(f"Load generator: {loadgen}; {pinning}. Medians of {reps} repetitions, int
 print()
 print("### REST adapter overhead")
 print()
-print("| | req/s (32 conns) | p50 / p99 (32 conns) | p50 / p99 (1 conn) | errors |")
+print("| | req/s (32 conns), median (min–max) | p50 / p99 (32 conns) | p50 / p99 (1 conn) | errors |")
 print("|---|---:|---:|---:|---:|")
 names = {"a": "(a) simulator directly", "b": "(b) generated REST adapter → simulator", "c": "(c) hand-written axum+reqwest proxy → simulator"}
 for t in "abc":
-    print(f"| {names[t]} | {med('rest','c32',t,'rps'):,.0f} "
+    print(f"| {names[t]} | {med('rest','c32',t,'rps'):,.0f} ({spread('rest','c32',t,'rps')}) "
           f"| {med('rest','c32',t,'p50_us'):,.0f} / {med('rest','c32',t,'p99_us'):,.0f} µs "
           f"| {med('rest','c1',t,'p50_us'):,.0f} / {med('rest','c1',t,'p99_us'):,.0f} µs "
           f"| {errors('rest','c32',t) + errors('rest','c1',t)} |")
@@ -221,11 +225,11 @@ print(f"- p50 added over (a) at 1 connection: (b) **{added_b:.0f} µs** (target 
 print()
 print("### MCP tools/call (`prisma-list-database-backups`)")
 print()
-print("| | calls/s (32 sessions) | p50 / p99 (32 sessions) | p50 / p99 (1 session) | errors |")
+print("| | calls/s (32 sessions), median (min–max) | p50 / p99 (32 sessions) | p50 / p99 (1 session) | errors |")
 print("|---|---:|---:|---:|---:|")
 names = {"generated": "generated server", "baseline": "hand-written rmcp server"}
 for t in ("generated", "baseline"):
-    print(f"| {names[t]} | {med('mcp','c32',t,'rps'):,.0f} "
+    print(f"| {names[t]} | {med('mcp','c32',t,'rps'):,.0f} ({spread('mcp','c32',t,'rps')}) "
           f"| {med('mcp','c32',t,'p50_us'):,.0f} / {med('mcp','c32',t,'p99_us'):,.0f} µs "
           f"| {med('mcp','c1',t,'p50_us'):,.0f} / {med('mcp','c1',t,'p99_us'):,.0f} µs "
           f"| {errors('mcp','c32',t) + errors('mcp','c1',t)} |")
@@ -250,4 +254,10 @@ for r in rows:
             else "1,000 concurrent MCP sessions (mcp-load -c 1000)")
     print(f"| {what} | {mb(r['before_kb'])} | {mb(r['peak_kb'])} | {mb(r['hwm_kb'])} | {mb(r['after_kb'])} "
           f"| {load['rps']:,.0f} req/s, p99 {load['p99_us'] / 1000:,.1f} ms, {load['errors']} errors |")
+    if r["target"] == "mcp":
+        times = int(r["after_kb"]) / int(idle_rss)
+        after_mcp = (f"- 2 s after the 1,000 MCP sessions closed: {mb(r['after_kb'])} = **{times:.1f}×** idle "
+                     f"(target < 2×: {verdict(times < 2)}).")
+print()
+print(after_mcp)
 PY
