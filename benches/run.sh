@@ -67,10 +67,10 @@ done
     echo
     echo "## Workflow"
     echo
-    echo "### Compiled workflow vs the same calls by hand (\`cargo bench -p capgen-tests --bench workflow_overhead\`)"
+    echo "### Compiled workflow vs the same calls by hand (\`cargo bench -p capgen-baselines --bench workflow_overhead\`)"
     echo
     echo '```'
-    cargo bench --quiet -p capgen-tests --bench workflow_overhead 2>/dev/null
+    cargo bench --quiet -p capgen-baselines --bench workflow_overhead 2>/dev/null
     echo '```'
     echo
     echo "### Compiled workflow vs Redocly CLI \`respect\` (\`benches/workflow-vs-respect.sh $workflow_rounds\`)"

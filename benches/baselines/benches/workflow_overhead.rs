@@ -1,7 +1,7 @@
 //! Per-step overhead of the compiled seed workflow: time per run minus the time of the same
 //! upstream calls made directly with the typed client, against the zero-latency simulator.
 //!
-//!     cargo bench -p capgen-tests --bench workflow_overhead
+//!     cargo bench -p capgen-baselines --bench workflow_overhead
 //!
 //! Both sides make the same three requests (create, list — already `completed`, restore), on
 //! one client, sequentially, so the difference is what the workflow adds: expression
