@@ -50,7 +50,7 @@ pub fn run_pipeline(inputs: &Inputs, strict: bool) {
     if std::env::var_os("CAPGEN_FUZZ_VERBOSE").is_some() {
         // For a reproducer: what the pipeline made of the input.
         match &result {
-            Ok(generated) => eprintln!("generated {} modules, {} warnings", generated.modules.len(), generated.warnings.len()),
+            Ok(generated) => eprintln!("generated {} modules, {} warnings", generated.module_names.len(), generated.warnings.len()),
             Err(failure) => eprintln!("{failure}"),
         }
     }
