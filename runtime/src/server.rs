@@ -396,6 +396,10 @@ impl<S: Send + Sync> FromRequest<S> for RestRequest {
         };
         // Reading the body needs the extensions (the body limit), not the headers.
         let headers = std::mem::take(&mut parts.headers);
+        // A request without a body (most GETs) skips the collecting.
+        if axum::body::HttpBody::is_end_stream(&body) {
+            return Ok(Self { path, query, headers, body: Bytes::new() });
+        }
         let body = Bytes::from_request(Request::from_parts(parts, body), state).await.map_err(|rejection| {
             let status = rejection.status();
             if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -632,8 +636,8 @@ impl AllowedHosts {
 
     /// Whether a host name (no port) is allowed.
     pub fn allows(&self, host: &str) -> bool {
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
-        self.hosts.iter().any(|h| h == "*" || *h == host)
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        self.hosts.iter().any(|h| h == "*" || h.eq_ignore_ascii_case(host))
     }
 }
 
@@ -672,39 +676,86 @@ pub fn host_guard(router: Router, allowed: AllowedHosts) -> Router {
     guard_and_log(router, Some(allowed), false)
 }
 
-/// The front of a server in one middleware: the Host/Origin check when `allowed` is given (403
+/// The front of a server in one layer: the Host/Origin check when `allowed` is given (403
 /// JSON otherwise) and, when `log`, one line per request (method, path, status, latency; never
 /// headers or bodies).
 fn guard_and_log(router: Router, allowed: Option<AllowedHosts>, log: bool) -> Router {
-    let allowed = allowed.map(Arc::new);
-    router.layer(middleware::from_fn(move |request: Request, next: Next| {
-        let allowed = allowed.clone();
-        async move {
-            let refused = allowed.as_deref().and_then(|allowed| refused_host(allowed, &request));
-            if !log {
-                return match refused {
-                    Some(error) => error.into_response(),
-                    None => next.run(request).await,
-                };
+    router.layer(FrontLayer { allowed: allowed.map(Arc::new), log })
+}
+
+/// [`guard_and_log`] as a tower layer: a plain service around each route, without the boxed
+/// service clone and `Next` of `axum::middleware::from_fn` (measured: a few thousand
+/// instructions per request less).
+#[derive(Clone)]
+struct FrontLayer {
+    allowed: Option<Arc<AllowedHosts>>,
+    log: bool,
+}
+
+impl<S> tower_layer::Layer<S> for FrontLayer {
+    type Service = Front<S>;
+
+    fn layer(&self, inner: S) -> Front<S> {
+        Front { inner, allowed: self.allowed.clone(), log: self.log }
+    }
+}
+
+/// The service of [`FrontLayer`].
+#[derive(Clone)]
+struct Front<S> {
+    inner: S,
+    allowed: Option<Arc<AllowedHosts>>,
+    log: bool,
+}
+
+impl<S> tower_service::Service<Request> for Front<S>
+where
+    S: tower_service::Service<Request, Response = Response, Error = std::convert::Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = std::pin::Pin<Box<dyn Future<Output = Result<Response, std::convert::Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        if let Some(error) = self.allowed.as_deref().and_then(|allowed| refused_host(allowed, &request)) {
+            let response = error.into_response();
+            if self.log {
+                log_request(request.method(), request.uri().path(), response.status(), Duration::ZERO);
             }
-            let method = request.method().clone();
-            let uri = request.uri().clone();
-            let started = Instant::now();
-            let response = match refused {
-                Some(error) => error.into_response(),
-                None => next.run(request).await,
-            };
-            let status = response.status().as_u16();
-            let elapsed_ms = started.elapsed().as_millis() as u64;
-            let path = uri.path();
-            if status >= 500 {
-                tracing::warn!(%method, %path, status, elapsed_ms, "request failed");
-            } else {
-                tracing::info!(%method, %path, status, elapsed_ms, "request");
-            }
-            response
+            return Box::pin(std::future::ready(Ok(response)));
         }
-    }))
+        // The service that was made ready answers this request; a clone waits for the next.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        if !self.log {
+            return Box::pin(inner.call(request));
+        }
+        let method = request.method().clone();
+        let uri = request.uri().clone();
+        let started = Instant::now();
+        let answer = inner.call(request);
+        Box::pin(async move {
+            let response = answer.await?;
+            log_request(&method, uri.path(), response.status(), started.elapsed());
+            Ok(response)
+        })
+    }
+}
+
+/// The request log line: `warn` for 5xx answers, `info` otherwise.
+fn log_request(method: &axum::http::Method, path: &str, status: StatusCode, elapsed: Duration) {
+    let status = status.as_u16();
+    let elapsed_ms = elapsed.as_millis() as u64;
+    if status >= 500 {
+        tracing::warn!(%method, %path, status, elapsed_ms, "request failed");
+    } else {
+        tracing::info!(%method, %path, status, elapsed_ms, "request");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
