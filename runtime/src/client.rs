@@ -286,23 +286,14 @@ impl HttpClient {
             return Err(Error::InvalidRequest { operation, message });
         }
         let url = self.url(&request)?;
-        let mut builder = self
-            .inner
-            .http
-            .request(request.method.clone(), url.clone())
-            .timeout(self.inner.timeout)
-            .headers(self.headers(&request));
-        if let Auth::Basic { username, password } = &self.inner.auth
-            && !request.headers.iter().any(|(name, _)| name == header::AUTHORIZATION)
-        {
-            builder = builder.basic_auth(username, Some(password.expose()));
-        }
+        // Only a digest challenge needs the URL again (it signs the path).
+        let digest_url = matches!(self.inner.auth, Auth::Digest { .. }).then(|| url.clone());
+        let mut built = reqwest::Request::new(request.method.clone(), url);
+        *built.headers_mut() = self.headers(&request);
+        *built.timeout_mut() = Some(self.inner.timeout);
         if let Some((body, _)) = &request.body {
-            builder = builder.body(body.clone());
+            *built.body_mut() = Some(body.clone().into());
         }
-        let built = builder
-            .build()
-            .map_err(|e| self.request_error(operation, e))?;
         // The body is buffered bytes, so a digest retry can resend it.
         let retry = match &self.inner.auth {
             Auth::Digest { .. } => built.try_clone(),
@@ -315,7 +306,7 @@ impl HttpClient {
             .await
             .map_err(|e| self.request_error(operation, e))?;
 
-        if let (Auth::Digest { username, password }, Some(mut retry)) = (&self.inner.auth, retry)
+        if let (Auth::Digest { username, password }, Some(mut retry), Some(url)) = (&self.inner.auth, retry, digest_url)
             && response.status() == reqwest::StatusCode::UNAUTHORIZED
             && let Some(challenge) = digest_challenge(response.headers())
         {
@@ -430,9 +421,9 @@ impl HttpClient {
     }
 
     /// Request headers over default headers, a content type for the body, the `User-Agent`
-    /// and the bearer or API key header.
+    /// and the bearer, basic or API key header.
     fn headers(&self, request: &Request) -> HeaderMap {
-        let mut map = HeaderMap::new();
+        let mut map = HeaderMap::with_capacity(request.headers.len() + self.inner.default_headers.len() + 3);
         for (name, value) in &request.headers {
             map.append(name.clone(), value.clone());
         }
@@ -485,6 +476,11 @@ impl HttpClient {
 fn auth_header(auth: &Auth) -> Result<Option<(HeaderName, HeaderValue)>, String> {
     let (name, value) = match auth {
         Auth::Bearer { token } => (header::AUTHORIZATION, format!("Bearer {}", token.expose())),
+        Auth::Basic { username, password } => {
+            use base64::Engine as _;
+            let credentials = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{}", password.expose()));
+            (header::AUTHORIZATION, format!("Basic {credentials}"))
+        }
         Auth::ApiKey {
             name,
             value,
