@@ -93,65 +93,34 @@ pub struct Checked {
 
 /// Loads every input and runs every check. Never stops at the first problem.
 pub fn check(inputs: &Inputs, settings: &Settings) -> Checked {
-    let mut sources = SourceMap::default();
-    let mut diagnostics = Diagnostics::new();
-    let capability = inputs.capability.as_ref().and_then(|path| {
-        naftiko::load_capability_in(path, &Scope::new(path, inputs.allow_outside), &mut sources, &mut diagnostics)
-    });
-
-    // Arazzo documents, and the file each of their sources resolves to. `type: arazzo` sources
-    // (workflows of another document) are loaded as Arazzo documents in turn, once each.
-    let mut arazzo_docs = Vec::new();
-    let mut arazzo_paths: Vec<PathBuf> = Vec::new();
-    let mut queue: Vec<PathBuf> = inputs.arazzo.clone();
-    let mut next = 0;
-    while next < queue.len() {
-        let path = queue[next].clone();
-        next += 1;
-        if arazzo_paths.contains(&canonical(&path)) {
-            continue;
-        }
-        arazzo_paths.push(canonical(&path));
-        let Some(doc) = crate::parse::arazzo::load_arazzo(&path, &mut sources, &mut diagnostics) else {
-            continue;
-        };
-        let mut resolved = Vec::new();
-        let scope = Scope::new(&path, inputs.allow_outside);
-        for (name, result) in crate::parse::arazzo::resolve_sources_in(&doc, &inputs.sources, &scope) {
-            match result {
-                Ok(path) => {
-                    if doc.is_arazzo_source(&name) {
-                        queue.push(path.clone());
-                    }
-                    resolved.push((name, Some(path)));
-                }
-                Err(diagnostic) => {
-                    diagnostics.push(diagnostic);
-                    resolved.push((name, None));
-                }
-            }
-        }
-        arazzo_docs.push((doc, resolved));
-    }
-
-    // OpenAPI documents: given directly, or named by an Arazzo source. Each is loaded once.
-    let mut openapi_docs: Vec<openapi::OpenApiDoc> = Vec::new();
-    let mut loaded: Vec<(PathBuf, Option<usize>)> = Vec::new();
-    let named = arazzo_docs
-        .iter()
-        .flat_map(|(doc, r)| r.iter().filter(|(name, _)| !doc.is_arazzo_source(name)).filter_map(|(_, p)| p.as_ref()));
-    let wanted = inputs.openapi.iter().chain(named);
-    for path in wanted {
-        let key = canonical(path);
-        if loaded.iter().any(|(k, _)| *k == key) {
-            continue;
-        }
-        let index = openapi::load_openapi(path, &mut sources, &mut diagnostics).map(|doc| {
-            openapi_docs.push(doc);
-            openapi_docs.len() - 1
+    // The capability loads on its own thread while the Arazzo and OpenAPI documents load here;
+    // sources and diagnostics are merged in the order a sequential load gives.
+    let load_capability = || {
+        let mut sources = SourceMap::default();
+        let mut diagnostics = Diagnostics::new();
+        let capability = inputs.capability.as_ref().and_then(|path| {
+            naftiko::load_capability_in(path, &Scope::new(path, inputs.allow_outside), &mut sources, &mut diagnostics)
         });
-        loaded.push((key, index));
+        (capability, sources, diagnostics)
+    };
+    let parallel = inputs.capability.is_some() && !(inputs.arazzo.is_empty() && inputs.openapi.is_empty());
+    let (capability, mut sources, mut diagnostics, documents) = std::thread::scope(|scope| {
+        let loading = parallel.then(|| scope.spawn(load_capability));
+        let documents = load_documents(inputs);
+        let (capability, sources, diagnostics) = match loading {
+            Some(loading) => loading.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            None => load_capability(),
+        };
+        (capability, sources, diagnostics, documents)
+    });
+    let Documents { sources: document_sources, diagnostics: document_diagnostics, arazzo_docs, openapi_docs, loaded } = documents;
+    for path in document_sources.paths() {
+        if let Some(text) = document_sources.get(path) {
+            sources.insert(path.clone(), text.clone());
+        }
     }
+    diagnostics.extend(document_diagnostics);
+
     let index_for = |path: &Path| loaded.iter().find(|(k, _)| *k == canonical(path)).and_then(|(_, i)| *i);
 
     if let Some(capability) = &capability {
@@ -223,6 +192,79 @@ pub fn check_and_lower(inputs: &Inputs, settings: &Settings) -> Checked {
         checked.diagnostics = std::mem::take(&mut checked.diagnostics).sorted();
     }
     checked
+}
+
+/// A source description's name and the file it resolves to (`None`: it does not).
+type ResolvedSource = (String, Option<PathBuf>);
+
+/// The Arazzo documents given and those their `type: arazzo` sources name, and the OpenAPI
+/// documents given or named by an Arazzo source, each loaded once.
+struct Documents {
+    sources: SourceMap,
+    diagnostics: Diagnostics,
+    /// Each document with its sources' names and the files they resolve to.
+    arazzo_docs: Vec<(crate::parse::arazzo::ArazzoDoc, Vec<ResolvedSource>)>,
+    openapi_docs: Vec<openapi::OpenApiDoc>,
+    loaded: Vec<(PathBuf, Option<usize>)>,
+}
+
+fn load_documents(inputs: &Inputs) -> Documents {
+    let mut sources = SourceMap::default();
+    let mut diagnostics = Diagnostics::new();
+    // Arazzo documents, and the file each of their sources resolves to. `type: arazzo` sources
+    // (workflows of another document) are loaded as Arazzo documents in turn, once each.
+    let mut arazzo_docs = Vec::new();
+    let mut arazzo_paths: Vec<PathBuf> = Vec::new();
+    let mut queue: Vec<PathBuf> = inputs.arazzo.clone();
+    let mut next = 0;
+    while next < queue.len() {
+        let path = queue[next].clone();
+        next += 1;
+        if arazzo_paths.contains(&canonical(&path)) {
+            continue;
+        }
+        arazzo_paths.push(canonical(&path));
+        let Some(doc) = crate::parse::arazzo::load_arazzo(&path, &mut sources, &mut diagnostics) else {
+            continue;
+        };
+        let mut resolved = Vec::new();
+        let scope = Scope::new(&path, inputs.allow_outside);
+        for (name, result) in crate::parse::arazzo::resolve_sources_in(&doc, &inputs.sources, &scope) {
+            match result {
+                Ok(path) => {
+                    if doc.is_arazzo_source(&name) {
+                        queue.push(path.clone());
+                    }
+                    resolved.push((name, Some(path)));
+                }
+                Err(diagnostic) => {
+                    diagnostics.push(diagnostic);
+                    resolved.push((name, None));
+                }
+            }
+        }
+        arazzo_docs.push((doc, resolved));
+    }
+
+    // OpenAPI documents: given directly, or named by an Arazzo source. Each is loaded once.
+    let mut openapi_docs: Vec<openapi::OpenApiDoc> = Vec::new();
+    let mut loaded: Vec<(PathBuf, Option<usize>)> = Vec::new();
+    let named = arazzo_docs
+        .iter()
+        .flat_map(|(doc, r)| r.iter().filter(|(name, _)| !doc.is_arazzo_source(name)).filter_map(|(_, p)| p.as_ref()));
+    let wanted = inputs.openapi.iter().chain(named);
+    for path in wanted {
+        let key = canonical(path);
+        if loaded.iter().any(|(k, _)| *k == key) {
+            continue;
+        }
+        let index = openapi::load_openapi(path, &mut sources, &mut diagnostics).map(|doc| {
+            openapi_docs.push(doc);
+            openapi_docs.len() - 1
+        });
+        loaded.push((key, index));
+    }
+    Documents { sources, diagnostics, arazzo_docs, openapi_docs, loaded }
 }
 
 /// Warnings lowering raises: a workflow it cannot compile is left out of the crate.
