@@ -77,6 +77,8 @@ done
 sleep 1
 rss() { awk -v f="$2" '$1 == f":" {print $2}' "/proc/$1/status"; }
 idle_rss="$(rss "$server" VmRSS)"
+# Heap and other private memory, and file-backed pages (the binary's code as it is touched).
+idle_split="$(rss "$server" RssAnon) $(rss "$server" RssFile)"
 
 results="$work/results.jsonl"
 record() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d.update(json.loads(sys.stdin.read())); print(json.dumps(d))' "$1" >> "$results"; }
@@ -161,12 +163,14 @@ memory_run() { # name, command...
     kill "$sampler" 2>/dev/null || true
     wait "$sampler" 2>/dev/null || true
     sleep 2
+    local after_split; after_split="$(rss "$server" RssAnon) $(rss "$server" RssFile)"
     python3 -c '
 import json, sys
 samples = [int(x) for x in open(sys.argv[1]).read().split()]
 print(json.dumps({"before_kb": int(sys.argv[2]), "peak_kb": max(samples), "hwm_kb": int(sys.argv[3]),
-                  "after_kb": int(sys.argv[4]), "load": json.loads(open(sys.argv[5]).read())}))' \
-        "$work/rss-$name" "$before" "$(rss "$server" VmHWM)" "$(rss "$server" VmRSS)" "$work/load-$name" |
+                  "after_kb": int(sys.argv[4]), "load": json.loads(open(sys.argv[5]).read()),
+                  "after_anon_kb": int(sys.argv[6].split()[0]), "after_file_kb": int(sys.argv[6].split()[1])}))' \
+        "$work/rss-$name" "$before" "$(rss "$server" VmHWM)" "$(rss "$server" VmRSS)" "$work/load-$name" "$after_split" |
         record "{\"kind\":\"memory\",\"target\":\"$name\"}"
 }
 memory_run rest http_load "${rest_url[b]}" 1000 "$duration"
@@ -176,11 +180,12 @@ loadgen="wrk (oha could not be installed)"
 [ -z "$oha" ] || loadgen="$("$oha" --version)"
 pinning="not pinned"
 [ "${#load_cpu[@]}" -gt 0 ] && pinning="pinned with taskset: load generator on CPU 0, servers and simulator on CPU 1"
-python3 - "$results" "$idle_rss" "$duration" "$reps" "$latency_secs" "$loadgen" "$pinning" <<'PY'
+python3 - "$results" "$idle_rss" "$duration" "$reps" "$latency_secs" "$loadgen" "$pinning" "$idle_split" <<'PY'
 import json, statistics, sys
 from collections import defaultdict
 
-path, idle_rss, duration, reps, latency_secs, loadgen, pinning = sys.argv[1:]
+path, idle_rss, duration, reps, latency_secs, loadgen, pinning, idle_split = sys.argv[1:]
+idle_anon, idle_file = idle_split.split()
 rows = [json.loads(line) for line in open(path)]
 runs = defaultdict(list)
 for r in rows:
@@ -242,10 +247,10 @@ print(f"- Throughput generated/baseline = **{ratio:.2f}** (target ≥ 0.9: {verd
 print()
 print("### Memory of `serve` (VmRSS)")
 print()
-print("| | before | peak (sampled every 100 ms) | VmHWM | 2 s after | load |")
-print("|---|---:|---:|---:|---:|---|")
+print("| | before | peak (sampled every 100 ms) | VmHWM | 2 s after | of which anonymous / file-backed | load |")
+print("|---|---:|---:|---:|---:|---:|---|")
 mb = lambda kb: f"{int(kb) / 1024:.1f} MB"
-print(f"| idle (just started) | {mb(idle_rss)} | | | | |")
+print(f"| idle (just started) | {mb(idle_rss)} | | | | {mb(idle_anon)} / {mb(idle_file)} | |")
 for r in rows:
     if r["kind"] != "memory":
         continue
@@ -253,11 +258,15 @@ for r in rows:
     what = ("1,000 concurrent REST connections (oha -c 1000)" if r["target"] == "rest"
             else "1,000 concurrent MCP sessions (mcp-load -c 1000)")
     print(f"| {what} | {mb(r['before_kb'])} | {mb(r['peak_kb'])} | {mb(r['hwm_kb'])} | {mb(r['after_kb'])} "
+          f"| {mb(r['after_anon_kb'])} / {mb(r['after_file_kb'])} "
           f"| {load['rps']:,.0f} req/s, p99 {load['p99_us'] / 1000:,.1f} ms, {load['errors']} errors |")
     if r["target"] == "mcp":
         times = int(r["after_kb"]) / int(idle_rss)
+        anon_times = int(r["after_anon_kb"]) / int(idle_anon)
         after_mcp = (f"- 2 s after the 1,000 MCP sessions closed: {mb(r['after_kb'])} = **{times:.1f}×** idle "
-                     f"(target < 2×: {verdict(times < 2)}).")
+                     f"(target < 2×: {verdict(times < 2)}). Anonymous memory (heap, stacks) {mb(r['after_anon_kb'])} "
+                     f"against {mb(idle_anon)} idle ({anon_times:.0f}×); file-backed pages (the binary's code, mapped as "
+                     f"it is first run) {mb(r['after_file_kb'])} against {mb(idle_file)}.")
 print()
 print(after_mcp)
 PY

@@ -462,9 +462,10 @@ where
 }
 
 /// Once a second, while the server lives: when the open sessions have fallen to half of their
-/// recent peak (or fewer), the allocator returns the freed memory to the OS. glibc's malloc
-/// otherwise keeps the memory of a thousand closed sessions for good; other allocators return
-/// it themselves, and there this does nothing.
+/// recent peak (or fewer), or all have closed, the allocator returns the freed memory to the
+/// OS (sessions that expire close without a request, so the idle trim of the server misses
+/// them). glibc's malloc otherwise keeps the memory of a thousand closed sessions for good;
+/// other allocators return it themselves, and there this does nothing.
 async fn release_memory_of_closed_sessions(sessions: std::sync::Weak<LocalSessionManager>) {
     const SIGNIFICANT: usize = 32;
     let mut peak = 0;
@@ -474,24 +475,13 @@ async fn release_memory_of_closed_sessions(sessions: std::sync::Weak<LocalSessio
         let open = sessions.sessions.read().await.len();
         drop(sessions);
         peak = peak.max(open);
-        if peak >= SIGNIFICANT && open <= peak / 2 {
+        if (peak >= SIGNIFICANT && open <= peak / 2) || (open == 0 && peak > 0) {
             tracing::debug!(peak, open, "MCP sessions closed: returning their memory");
-            trim_allocator();
+            crate::server::trim_allocator();
             peak = open;
         }
     }
 }
-
-/// A few milliseconds, once after a burst: run in place rather than on a new blocking thread
-/// (which would bring an arena of its own).
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn trim_allocator() {
-    // SAFETY: `malloc_trim` only releases free memory of glibc's arenas; it is thread-safe.
-    unsafe { libc::malloc_trim(0) };
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn trim_allocator() {}
 
 /// The 503 answer to an `initialize` beyond the session limit.
 fn too_many_sessions(max_sessions: usize) -> crate::server::ApiError {

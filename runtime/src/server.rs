@@ -737,6 +737,7 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
+        REQUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Some(error) = self.allowed.as_deref().and_then(|allowed| refused_host(allowed, &request)) {
             let response = error.into_response();
             if self.log {
@@ -761,6 +762,50 @@ where
         })
     }
 }
+
+/// Requests every server of this process has received (counted by [`Front`]).
+static REQUESTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Starts, once per process, the task that hands freed memory back to the OS when the servers
+/// fall idle after a burst: a second without requests after at least [`BURST`] of them.
+/// glibc's malloc otherwise keeps the memory of a thousand finished connections for good
+/// (other allocators return it themselves, and there this does nothing).
+fn release_memory_when_idle() {
+    static STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if STARTED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    tokio::spawn(async {
+        let mut seen = REQUESTS.load(std::sync::atomic::Ordering::Relaxed);
+        let mut since_trim = 0;
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let now = REQUESTS.load(std::sync::atomic::Ordering::Relaxed);
+            if now != seen {
+                since_trim += now - seen;
+                seen = now;
+            } else if since_trim >= BURST {
+                tracing::debug!(requests = since_trim, "idle after a burst: returning freed memory");
+                trim_allocator();
+                since_trim = 0;
+            }
+        }
+    });
+}
+
+/// Requests that make a burst worth trimming after.
+const BURST: u64 = 256;
+
+/// Returns the free memory of glibc's arenas to the OS: a few milliseconds, run in place
+/// rather than on a new blocking thread (which would bring an arena of its own).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub(crate) fn trim_allocator() {
+    // SAFETY: `malloc_trim` only releases free memory of glibc's arenas; it is thread-safe.
+    unsafe { libc::malloc_trim(0) };
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub(crate) fn trim_allocator() {}
 
 /// The request log line: `warn` for 5xx answers, `info` otherwise.
 fn log_request(method: &axum::http::Method, path: &str, status: StatusCode, elapsed: Duration) {
@@ -856,6 +901,7 @@ pub async fn serve_listener(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    release_memory_when_idle();
     // Without TCP_NODELAY, small writes (SSE frames of MCP responses) wait on delayed ACKs.
     let listener = axum::serve::ListenerExt::tap_io(listener, |stream: &mut tokio::net::TcpStream| {
         if let Err(error) = stream.set_nodelay(true) {
