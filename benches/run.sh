@@ -15,6 +15,8 @@ serve_reps="${2:-3}"
 workflow_rounds="${3:-10}"
 command="benches/run.sh${1:+ $1}${2:+ $2}${3:+ $3}"
 work="$(mktemp -d)"
+# The hand-written analysis (from "## How this was run" on) is kept across runs.
+notes="$(sed -n '/^## How this was run/,$p' "$out" 2>/dev/null || true)"
 trap 'rm -rf "$work"' EXIT
 target="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 # The CLI as shipped (mimalloc) and the same build on the system allocator, compared in the run.
@@ -77,4 +79,5 @@ done
     echo
     benches/workflow-vs-respect.sh "$workflow_rounds"
 } >> "$out"
+[ -z "$notes" ] || printf '\n%s\n' "$notes" >> "$out"
 echo "wrote $out"
