@@ -1,7 +1,7 @@
 //! Render stage: token streams → formatted Rust source (prettyplease), with the `@generated`
 //! header. Output depends only on the tokens, so the same input gives byte-identical files.
 
-use proc_macro2::{Delimiter, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
 
 use crate::diagnostics::Diagnostic;
 
@@ -36,7 +36,7 @@ pub fn render_file(tokens: TokenStream, source: &str) -> Result<String, Diagnost
         pending.extend([tree]);
         let last = trees.peek().is_none();
         if ends || last {
-            match render_items(pending.clone(), first) {
+            match render_chunk(pending.clone(), first) {
                 Ok(text) => {
                     out.push_str(&text);
                     pending = TokenStream::new();
@@ -51,6 +51,141 @@ pub fn render_file(tokens: TokenStream, source: &str) -> Result<String, Diagnost
         out.push_str(&print(Vec::new(), Vec::new()));
     }
     Ok(out)
+}
+
+/// The items of `tokens` (after the file's inner attributes when `first`), printed; a large
+/// `impl` or `mod` block piece by piece.
+fn render_chunk(tokens: TokenStream, first: bool) -> syn::Result<String> {
+    if !first && let Some(text) = render_split(&[], &tokens) {
+        return Ok(text);
+    }
+    render_items(tokens, first)
+}
+
+/// A container with more tokens than this is printed one inner item at a time.
+const SPLIT_ABOVE_TOKENS: usize = 4096;
+/// The name of the item that marks where a container's items go when printed.
+const MARKER: &str = "capgen_render_marker";
+
+/// `item` printed inside the containers whose headers are `frames` (outermost first), inner
+/// item by inner item when it is a large `impl` or `mod` block, so the syntax tree of one inner
+/// item exists at a time, never the whole block's (a client of thousands of operations is one
+/// `impl`). prettyplease prints a block's items one after another at the block's indentation,
+/// each ending with a hard break, so the pieces join to what printing the block whole gives;
+/// each piece is checked to come out inside the same frame text. `None`: not such a block, or
+/// a piece did not come out as expected (the caller prints the item whole).
+fn render_split(frames: &[TokenStream], item: &TokenStream) -> Option<String> {
+    let (header, body) = container(item)?;
+    if !more_tokens_than(&body, SPLIT_ABOVE_TOKENS) {
+        return None;
+    }
+    let pieces = split_items(body);
+    let mut inner = frames.to_vec();
+    inner.push(header);
+    let (outer_before, outer_after) = frame(frames)?;
+    let (before, after) = frame(&inner)?;
+    let mut text = before.strip_prefix(outer_before.as_str())?.to_owned();
+    for piece in pieces {
+        match render_split(&inner, &piece) {
+            Some(piece_text) => text.push_str(&piece_text),
+            None => {
+                let whole = render_wrapped(&inner, piece).ok()?;
+                text.push_str(whole.strip_prefix(before.as_str())?.strip_suffix(after.as_str())?);
+            }
+        }
+    }
+    text.push_str(after.strip_suffix(outer_after.as_str())?);
+    Some(text)
+}
+
+/// The header and body of an `impl` or `mod` block without inner attributes.
+fn container(item: &TokenStream) -> Option<(TokenStream, TokenStream)> {
+    let trees: Vec<TokenTree> = item.clone().into_iter().collect();
+    let (last, header) = trees.split_last()?;
+    let TokenTree::Group(body) = last else { return None };
+    if body.delimiter() != Delimiter::Brace {
+        return None;
+    }
+    // Past attributes and visibility, the keyword.
+    let mut rest = header.iter().peekable();
+    let keyword = loop {
+        match rest.next()? {
+            TokenTree::Punct(p) if p.as_char() == '#' => {
+                rest.next()?;
+            }
+            TokenTree::Ident(ident) if ident == "pub" || ident == "unsafe" => {
+                if matches!(rest.peek(), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis) {
+                    rest.next();
+                }
+            }
+            TokenTree::Ident(ident) => break ident.to_string(),
+            _ => return None,
+        }
+    };
+    let inner_attribute = {
+        let mut body_trees = body.stream().into_iter();
+        matches!((body_trees.next(), body_trees.next()), (Some(TokenTree::Punct(a)), Some(TokenTree::Punct(b))) if a.as_char() == '#' && b.as_char() == '!')
+    };
+    ((keyword == "impl" || keyword == "mod") && !inner_attribute).then(|| (header.iter().cloned().collect(), body.stream()))
+}
+
+/// Whether `tokens` holds more than `limit` tokens (groups counted with their contents).
+fn more_tokens_than(tokens: &TokenStream, limit: usize) -> bool {
+    fn count(tokens: &TokenStream, limit: usize, seen: &mut usize) -> bool {
+        for tree in tokens.clone() {
+            *seen += 1;
+            if *seen > limit || matches!(&tree, TokenTree::Group(group) if count(&group.stream(), limit, seen)) {
+                return true;
+            }
+        }
+        false
+    }
+    count(tokens, limit, &mut 0)
+}
+
+/// `tokens` cut where items end: after `;` or a brace group not followed by `;`.
+fn split_items(tokens: TokenStream) -> Vec<TokenStream> {
+    let mut items = Vec::new();
+    let mut current = TokenStream::new();
+    let mut trees = tokens.into_iter().peekable();
+    while let Some(tree) = trees.next() {
+        let ends = match &tree {
+            TokenTree::Punct(punct) => punct.as_char() == ';',
+            TokenTree::Group(group) => {
+                group.delimiter() == Delimiter::Brace && !matches!(trees.peek(), Some(TokenTree::Punct(p)) if p.as_char() == ';')
+            }
+            _ => false,
+        };
+        current.extend([tree]);
+        if ends || trees.peek().is_none() {
+            items.push(std::mem::take(&mut current));
+        }
+    }
+    items
+}
+
+/// The text before and after the items of the innermost of `frames`, as printed.
+fn frame(frames: &[TokenStream]) -> Option<(String, String)> {
+    if frames.is_empty() {
+        return Some((String::new(), String::new()));
+    }
+    let marker = Ident::new(MARKER, Span::call_site());
+    let text = render_wrapped(frames, quote::quote! { const #marker: () = (); }).ok()?;
+    let at = text.find(MARKER)?;
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = at + text[at..].find('\n')? + 1;
+    Some((text[..line_start].to_owned(), text[line_end..].to_owned()))
+}
+
+/// `items` inside the containers whose headers are `frames`, printed.
+fn render_wrapped(frames: &[TokenStream], items: TokenStream) -> syn::Result<String> {
+    let mut tokens = items;
+    for header in frames.iter().rev() {
+        let mut wrapped = header.clone();
+        wrapped.extend([TokenTree::Group(Group::new(Delimiter::Brace, tokens))]);
+        tokens = wrapped;
+    }
+    render_items(tokens, false)
 }
 
 /// The items of `tokens` (after the file's inner attributes when `first`), printed.
@@ -121,5 +256,46 @@ mod tests {
         assert!(render_file(TokenStream::new(), "x.yaml").unwrap().ends_with("// Source: x.yaml\n\n"));
         let only_docs = render_file(quote! { #![doc = " Docs."] }, "x.yaml").unwrap();
         assert!(only_docs.ends_with("//! Docs.\n"), "{only_docs}");
+    }
+
+    /// A large `impl` inside a large `mod`, with doc comments, generics, a `where` clause and
+    /// lines long enough to wrap: printed piece by piece, byte for byte as printed whole.
+    #[test]
+    fn large_blocks_piece_by_piece_are_whole_file_unparse() {
+        let methods: Vec<TokenStream> = (0..300)
+            .map(|i| {
+                let name = quote::format_ident!("operation_number_{i}");
+                let doc = format!(" Operation {i}.");
+                quote! {
+                    #[doc = #doc]
+                    pub async fn #name(&self, first_argument: &str, second_argument: ::std::option::Option<u64>) -> ::std::result::Result<::serde_json::Value, ::capgen_runtime::Error> {
+                        let path = ::std::format!("/items/{}/details/{}", first_argument, second_argument.unwrap_or_default());
+                        self.http.send(::capgen_runtime::Request::new(::capgen_runtime::Method::GET, path)).await?.json_value()
+                    }
+                }
+            })
+            .collect();
+        let client = quote! {
+            #[doc = " Client."]
+            pub mod big {
+                use super::types;
+                pub const X: u8 = 1;
+                #[derive(Clone, Debug)]
+                pub struct Client { http: ::capgen_runtime::HttpClient }
+                impl Client { #(#methods)* }
+                impl<T> ::std::fmt::Display for Wrapper<T> where T: ::std::fmt::Debug + Clone + Send + Sync + 'static { fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result { Ok(()) } }
+            }
+        };
+        let tricky = quote! {
+            mod tricky {
+                const Y: u8 = if true { 1 } else { 2 };
+                impl Client { #(#methods)* }
+            }
+        };
+        let tokens = quote! { #![doc = " Module docs."] use std::fmt; #client #tricky };
+        assert!(render_split(&[], &client).is_some(), "the client module is printed piece by piece");
+        let whole = prettyplease::unparse(&syn::parse2(tokens.clone()).unwrap());
+        let rendered = render_file(tokens, "x.yaml").unwrap();
+        assert_eq!(rendered.split_once("\n\n").unwrap().1, whole);
     }
 }
