@@ -179,6 +179,9 @@ pub fn main_rs(ir: &Ir, modules: &[&str], crate_name: &str) -> TokenStream {
     // `<namespace>.<operation>` (or the bare name when it is unambiguous).
     let mut taken = BTreeSet::new();
     let mut call_arms = Vec::new();
+    // One function per operation that `call` dispatches to: small items, not one match holding
+    // every operation's code.
+    let mut call_fns = Vec::new();
     // What `call` and `run` accept, for their help and their unknown-name errors.
     let mut listing = Listing::default();
     // Whether any arm names a `Kind` (imported only then).
@@ -201,8 +204,14 @@ pub fn main_rs(ir: &Ir, modules: &[&str], crate_name: &str) -> TokenStream {
             quote! { (#n, #kind) }
         });
         // Bytes print as `{"contentType", "size", "base64"}`.
-        call_arms.push(quote! {
-            #name => server::call_exposed(pairs, &[#(#specs),*], |args| operations::#fn_name(clients, args)).await,
+        let call_fn = format_ident!("exposed_{}", exposed.fn_name);
+        let doc = format!(" `call {name}`: [`operations::{}`].", exposed.fn_name);
+        call_arms.push(quote! { #name => #call_fn(clients, pairs).await, });
+        call_fns.push(quote! {
+            #[doc = #doc]
+            async fn #call_fn(clients: &client::Clients, pairs: &[String]) -> Result<Value, server::ApiError> {
+                server::call_exposed(pairs, &[#(#specs),*], |args| operations::#fn_name(clients, args)).await
+            }
         });
     }
     // How many consumed operations share each bare name (counted once, not per operation).
@@ -243,8 +252,12 @@ pub fn main_rs(ir: &Ir, modules: &[&str], crate_name: &str) -> TokenStream {
             });
             let call_args = op.params.iter().map(borrow);
             let args_binding = if op.params.is_empty() { quote!(_args) } else { quote!(args) };
-            call_arms.push(quote! {
-                #(#names)|* => {
+            let call_fn = format_ident!("consumed_{}_{}", api.module, op.fn_name);
+            let doc = format!(" `call {qualified}`: [`client::{}::Client::{}`].", api.module, op.fn_name);
+            call_arms.push(quote! { #(#names)|* => #call_fn(clients, pairs).await, });
+            call_fns.push(quote! {
+                #[doc = #doc]
+                async fn #call_fn(clients: &client::Clients, pairs: &[String]) -> Result<Value, server::ApiError> {
                     let #args_binding = server::call_args(pairs, &[#(#specs),*])?;
                     #(#bindings)*
                     let result = ::std::boxed::Box::pin(clients.#field.#method(#(#call_args),*)).await?;
@@ -521,8 +534,8 @@ pub fn main_rs(ir: &Ir, modules: &[&str], crate_name: &str) -> TokenStream {
             Ok(client::Clients { #(#client_fields)* })
         }
 
-        #[doc = " Runs one operation by name with `NAME=VALUE` arguments. Each arm boxes its future, so the"]
-        #[doc = " stack holds one operation's state, not the largest of hundreds."]
+        #[doc = " Runs one operation by name with `NAME=VALUE` arguments. Each operation's function boxes"]
+        #[doc = " its future, so the stack holds one operation's state, not the largest of hundreds."]
         async fn call(
             clients: &client::Clients,
             operation: &str,
@@ -533,6 +546,8 @@ pub fn main_rs(ir: &Ir, modules: &[&str], crate_name: &str) -> TokenStream {
                 other => Err(server::ApiError::new(server::StatusCode::NOT_FOUND, "unknown_operation", ::std::format!(#unknown_message))),
             }
         }
+
+        #(#call_fns)*
     }
 }
 

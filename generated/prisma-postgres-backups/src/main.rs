@@ -341,119 +341,49 @@ fn clients(
         },
     })
 }
-/// Runs one operation by name with `NAME=VALUE` arguments. Each arm boxes its future, so the
-/// stack holds one operation's state, not the largest of hundreds.
+/// Runs one operation by name with `NAME=VALUE` arguments. Each operation's function boxes
+/// its future, so the stack holds one operation's state, not the largest of hundreds.
 async fn call(
     clients: &client::Clients,
     operation: &str,
     pairs: &[String],
 ) -> Result<Value, server::ApiError> {
     match operation {
-        "listdatabasebackups" => {
-            server::call_exposed(
-                    pairs,
-                    &[("databaseid", Kind::String)],
-                    |args| operations::list_database_backups(clients, args),
-                )
-                .await
-        }
-        "createdatabasebackup" => {
-            server::call_exposed(
-                    pairs,
-                    &[("databaseid", Kind::String), ("body", Kind::Json)],
-                    |args| operations::create_database_backup(clients, args),
-                )
-                .await
-        }
-        "restoredatabasebackup" => {
-            server::call_exposed(
-                    pairs,
-                    &[("databaseid", Kind::String), ("backupid", Kind::String)],
-                    |args| operations::restore_database_backup(clients, args),
-                )
-                .await
-        }
+        "listdatabasebackups" => exposed_list_database_backups(clients, pairs).await,
+        "createdatabasebackup" => exposed_create_database_backup(clients, pairs).await,
+        "restoredatabasebackup" => exposed_restore_database_backup(clients, pairs).await,
         "prisma-list-database-backups" => {
-            server::call_exposed(
-                    pairs,
-                    &[("databaseId", Kind::String)],
-                    |args| operations::prisma_list_database_backups(clients, args),
-                )
-                .await
+            exposed_prisma_list_database_backups(clients, pairs).await
         }
         "prisma-create-manual-database-backup" => {
-            server::call_exposed(
-                    pairs,
-                    &[("databaseId", Kind::String), ("body", Kind::Json)],
-                    |args| operations::prisma_create_manual_database_backup(
-                        clients,
-                        args,
-                    ),
-                )
-                .await
+            exposed_prisma_create_manual_database_backup(clients, pairs).await
         }
         "prisma-restore-database-backup" => {
-            server::call_exposed(
-                    pairs,
-                    &[("databaseId", Kind::String), ("backupId", Kind::String)],
-                    |args| operations::prisma_restore_database_backup(clients, args),
-                )
-                .await
+            exposed_prisma_restore_database_backup(clients, pairs).await
         }
         "backup-and-restore-database" => {
-            server::call_exposed(
+            exposed_run_backup_and_restore_database(clients, pairs).await
+        }
+        "postgres-management-database-backups.listdatabasebackups" => {
+            consumed_postgres_management_database_backups_list_database_backups(
+                    clients,
                     pairs,
-                    &[
-                        ("apiToken", Kind::String),
-                        ("databaseId", Kind::String),
-                        ("backupLabel", Kind::String),
-                        ("retryUnmatched", Kind::Integer),
-                        ("retryAfterSeconds", Kind::Number),
-                    ],
-                    |args| operations::run_backup_and_restore_database(clients, args),
                 )
                 .await
         }
-        "postgres-management-database-backups.listdatabasebackups" => {
-            let args = server::call_args(pairs, &[("databaseId", Kind::String)])?;
-            let database_id: String = server::required_arg(&args, "databaseId")?;
-            let result = ::std::boxed::Box::pin(
-                    clients
-                        .postgres_management_database_backups
-                        .list_database_backups(&database_id),
-                )
-                .await?;
-            Ok(::serde_json::to_value(result).unwrap_or_default())
-        }
         "postgres-management-database-backups.createdatabasebackup" => {
-            let args = server::call_args(
-                pairs,
-                &[("databaseId", Kind::String), ("body", Kind::Json)],
-            )?;
-            let database_id: String = server::required_arg(&args, "databaseId")?;
-            let body: Option<types::BackupCreate> = server::optional_arg(&args, "body")?;
-            let result = ::std::boxed::Box::pin(
-                    clients
-                        .postgres_management_database_backups
-                        .create_database_backup(&database_id, body.as_ref()),
+            consumed_postgres_management_database_backups_create_database_backup(
+                    clients,
+                    pairs,
                 )
-                .await?;
-            Ok(::serde_json::to_value(result).unwrap_or_default())
+                .await
         }
         "postgres-management-database-backups.restoredatabasebackup" => {
-            let args = server::call_args(
-                pairs,
-                &[("databaseId", Kind::String), ("backupId", Kind::String)],
-            )?;
-            let database_id: String = server::required_arg(&args, "databaseId")?;
-            let backup_id: String = server::required_arg(&args, "backupId")?;
-            let result = ::std::boxed::Box::pin(
-                    clients
-                        .postgres_management_database_backups
-                        .restore_database_backup(&database_id, &backup_id),
+            consumed_postgres_management_database_backups_restore_database_backup(
+                    clients,
+                    pairs,
                 )
-                .await?;
-            Ok(::serde_json::to_value(result).unwrap_or_default())
+                .await
         }
         other => {
             Err(
@@ -467,4 +397,147 @@ async fn call(
             )
         }
     }
+}
+/// `call listdatabasebackups`: [`operations::list_database_backups`].
+async fn exposed_list_database_backups(
+    clients: &client::Clients,
+    pairs: &[String],
+) -> Result<Value, server::ApiError> {
+    server::call_exposed(
+            pairs,
+            &[("databaseid", Kind::String)],
+            |args| operations::list_database_backups(clients, args),
+        )
+        .await
+}
+/// `call createdatabasebackup`: [`operations::create_database_backup`].
+async fn exposed_create_database_backup(
+    clients: &client::Clients,
+    pairs: &[String],
+) -> Result<Value, server::ApiError> {
+    server::call_exposed(
+            pairs,
+            &[("databaseid", Kind::String), ("body", Kind::Json)],
+            |args| operations::create_database_backup(clients, args),
+        )
+        .await
+}
+/// `call restoredatabasebackup`: [`operations::restore_database_backup`].
+async fn exposed_restore_database_backup(
+    clients: &client::Clients,
+    pairs: &[String],
+) -> Result<Value, server::ApiError> {
+    server::call_exposed(
+            pairs,
+            &[("databaseid", Kind::String), ("backupid", Kind::String)],
+            |args| operations::restore_database_backup(clients, args),
+        )
+        .await
+}
+/// `call prisma-list-database-backups`: [`operations::prisma_list_database_backups`].
+async fn exposed_prisma_list_database_backups(
+    clients: &client::Clients,
+    pairs: &[String],
+) -> Result<Value, server::ApiError> {
+    server::call_exposed(
+            pairs,
+            &[("databaseId", Kind::String)],
+            |args| operations::prisma_list_database_backups(clients, args),
+        )
+        .await
+}
+/// `call prisma-create-manual-database-backup`: [`operations::prisma_create_manual_database_backup`].
+async fn exposed_prisma_create_manual_database_backup(
+    clients: &client::Clients,
+    pairs: &[String],
+) -> Result<Value, server::ApiError> {
+    server::call_exposed(
+            pairs,
+            &[("databaseId", Kind::String), ("body", Kind::Json)],
+            |args| operations::prisma_create_manual_database_backup(clients, args),
+        )
+        .await
+}
+/// `call prisma-restore-database-backup`: [`operations::prisma_restore_database_backup`].
+async fn exposed_prisma_restore_database_backup(
+    clients: &client::Clients,
+    pairs: &[String],
+) -> Result<Value, server::ApiError> {
+    server::call_exposed(
+            pairs,
+            &[("databaseId", Kind::String), ("backupId", Kind::String)],
+            |args| operations::prisma_restore_database_backup(clients, args),
+        )
+        .await
+}
+/// `call backup-and-restore-database`: [`operations::run_backup_and_restore_database`].
+async fn exposed_run_backup_and_restore_database(
+    clients: &client::Clients,
+    pairs: &[String],
+) -> Result<Value, server::ApiError> {
+    server::call_exposed(
+            pairs,
+            &[
+                ("apiToken", Kind::String),
+                ("databaseId", Kind::String),
+                ("backupLabel", Kind::String),
+                ("retryUnmatched", Kind::Integer),
+                ("retryAfterSeconds", Kind::Number),
+            ],
+            |args| operations::run_backup_and_restore_database(clients, args),
+        )
+        .await
+}
+/// `call postgres-management-database-backups.listdatabasebackups`: [`client::postgres_management_database_backups::Client::list_database_backups`].
+async fn consumed_postgres_management_database_backups_list_database_backups(
+    clients: &client::Clients,
+    pairs: &[String],
+) -> Result<Value, server::ApiError> {
+    let args = server::call_args(pairs, &[("databaseId", Kind::String)])?;
+    let database_id: String = server::required_arg(&args, "databaseId")?;
+    let result = ::std::boxed::Box::pin(
+            clients
+                .postgres_management_database_backups
+                .list_database_backups(&database_id),
+        )
+        .await?;
+    Ok(::serde_json::to_value(result).unwrap_or_default())
+}
+/// `call postgres-management-database-backups.createdatabasebackup`: [`client::postgres_management_database_backups::Client::create_database_backup`].
+async fn consumed_postgres_management_database_backups_create_database_backup(
+    clients: &client::Clients,
+    pairs: &[String],
+) -> Result<Value, server::ApiError> {
+    let args = server::call_args(
+        pairs,
+        &[("databaseId", Kind::String), ("body", Kind::Json)],
+    )?;
+    let database_id: String = server::required_arg(&args, "databaseId")?;
+    let body: Option<types::BackupCreate> = server::optional_arg(&args, "body")?;
+    let result = ::std::boxed::Box::pin(
+            clients
+                .postgres_management_database_backups
+                .create_database_backup(&database_id, body.as_ref()),
+        )
+        .await?;
+    Ok(::serde_json::to_value(result).unwrap_or_default())
+}
+/// `call postgres-management-database-backups.restoredatabasebackup`: [`client::postgres_management_database_backups::Client::restore_database_backup`].
+async fn consumed_postgres_management_database_backups_restore_database_backup(
+    clients: &client::Clients,
+    pairs: &[String],
+) -> Result<Value, server::ApiError> {
+    let args = server::call_args(
+        pairs,
+        &[("databaseId", Kind::String), ("backupId", Kind::String)],
+    )?;
+    let database_id: String = server::required_arg(&args, "databaseId")?;
+    let backup_id: String = server::required_arg(&args, "backupId")?;
+    let result = ::std::boxed::Box::pin(
+            clients
+                .postgres_management_database_backups
+                .restore_database_backup(&database_id, &backup_id),
+        )
+        .await?;
+    Ok(::serde_json::to_value(result).unwrap_or_default())
 }
