@@ -13,11 +13,11 @@ use capgen::{Diagnostics, Inputs, RuntimeDependency, Settings, SourceMap};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Has mimalloc hand freed memory back at once and commit arena memory only as it is used.
-/// By default it keeps freed pages for 10 ms and commits whole arenas up front, which suits a
-/// server; codegen frees most of what it allocates in waves (each module's tokens and syntax
-/// trees once it is printed), so with the defaults its peak RSS was about twice the heap's
-/// (1k operations: 150 MB, now 70 MB, in the same time).
+/// Has mimalloc hand freed memory back after 2 ms instead of 10 and commit arena memory only
+/// as it is used. Codegen frees most of what it allocates in waves (each module's tokens and
+/// syntax trees once it is printed), so with the defaults its peak RSS was about twice the
+/// heap's (1k operations: 115–160 MB, now about 85 MB, for about 0.04 s more: measured against
+/// 0 ms, 2 ms and 5 ms, and the defaults, in BENCHMARKS.md).
 #[cfg(feature = "mimalloc")]
 fn tune_allocator() {
     // `mi_option_t` values from mimalloc.h (the same in mimalloc 2 and 3).
@@ -26,7 +26,7 @@ fn tune_allocator() {
     // SAFETY: `mi_option_set` only stores an option value; mimalloc reads options atomically.
     unsafe {
         libmimalloc_sys::mi_option_set(ARENA_EAGER_COMMIT, 0);
-        libmimalloc_sys::mi_option_set(PURGE_DELAY, 0);
+        libmimalloc_sys::mi_option_set(PURGE_DELAY, 2);
     }
 }
 
