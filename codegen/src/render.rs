@@ -21,30 +21,19 @@ pub fn render_file(tokens: TokenStream, source: &str) -> Result<String, Diagnost
     let mut out = format!("{HEADER}\n// Source: {source}\n\n");
     let mut pending = TokenStream::new();
     let mut first = true;
-    let mut trees = tokens.into_iter().peekable();
-    while let Some(tree) = trees.next() {
-        // An item ends with `;` or a brace group not followed by `;`. Where that guess splits
-        // an item (`if c { 1 } else { 2 }` in a const), the part does not parse and the tokens
-        // up to the next guess are added to it.
-        let ends = match &tree {
-            TokenTree::Punct(punct) => punct.as_char() == ';',
-            TokenTree::Group(group) => {
-                group.delimiter() == Delimiter::Brace && !matches!(trees.peek(), Some(TokenTree::Punct(p)) if p.as_char() == ';')
+    let mut items = split_items(tokens).into_iter().peekable();
+    while let Some(item) = items.next() {
+        // Where the item-end guess splits an item (`if c { 1 } else { 2 }` in a const), the
+        // part does not parse and the next part is added to it.
+        pending.extend(item);
+        match render_chunk(pending.clone(), first) {
+            Ok(text) => {
+                out.push_str(&text);
+                pending = TokenStream::new();
+                first = false;
             }
-            _ => false,
-        };
-        pending.extend([tree]);
-        let last = trees.peek().is_none();
-        if ends || last {
-            match render_chunk(pending.clone(), first) {
-                Ok(text) => {
-                    out.push_str(&text);
-                    pending = TokenStream::new();
-                    first = false;
-                }
-                Err(err) if last => return Err(unparsable(&err)),
-                Err(_) => {}
-            }
+            Err(err) if items.peek().is_none() => return Err(unparsable(&err)),
+            Err(_) => {}
         }
     }
     if first {
